@@ -1,0 +1,435 @@
+// tandem/futures.hpp — one Future<T> for every executor (Python: concurrent.futures._base).
+//
+// A Future is a shared handle to the eventual outcome of a piece of work: a value, an exception, or
+// cancellation. The thread pool, the process pool and the coroutine bridge all hand out this one type,
+// so code that waits on results is written once. Copies share one state, as Python references do.
+//
+// States follow Python exactly:  pending ──► running ──► finished
+//                                    └──────────► cancelled   (cancel() succeeds only while pending)
+//
+//   tandem::ThreadPoolExecutor pool(4);
+//   tandem::Future<int> f = pool.submit([] { return 6 * 7; });
+//   int answer = f.result();              // blocks; rethrows the task's own exception type
+//   f.result(std::chrono::seconds(1));    // or throws tandem::TimeoutError
+//
+// Thread safety: every member may be called from any thread at the same time. Done-callbacks run on
+// the thread that completes the future (or at once on the caller's thread if it is already done).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tandem/errors.hpp"
+
+namespace tandem {
+
+enum class FutureState : std::uint8_t { pending, running, cancelled, finished };
+
+/// Name of a state as Python prints it ("PENDING", "RUNNING", "CANCELLED", "FINISHED").
+const char* to_string(FutureState s) noexcept;
+
+/// The promise was destroyed before it produced a result: the work can never complete.
+class BrokenPromise : public Error {
+ public:
+  BrokenPromise() : Error("the promise was destroyed before it set a result") {}
+};
+
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+namespace detail {
+
+template <class Rep, class Period>
+Deadline deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  return std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+}
+
+class StateBase;
+
+/// Observer of several states at once (wait, as_completed). Called under the completing state's lock,
+/// so on_done must only record and signal.
+class Waiter {
+ public:
+  virtual void on_done(StateBase* state) = 0;
+
+ protected:
+  ~Waiter() = default;
+};
+
+/// A thread that can do useful work while it waits (a pool worker running queued tasks), so that a task
+/// waiting on its own pool's futures cannot deadlock the pool. Installed per thread by the executor.
+class WaitHelper {
+ public:
+  virtual bool run_one() = 0;  // ran a task: true; nothing to do: false
+
+ protected:
+  ~WaitHelper() = default;
+};
+WaitHelper*& current_wait_helper() noexcept;
+
+/// The type-independent part of a future's shared state: state machine, exception, callbacks, waiters.
+/// Reference counted intrusively so that an executor can make the task and its state one allocation.
+class StateBase {
+ public:
+  StateBase() = default;
+  StateBase(const StateBase&) = delete;
+  StateBase& operator=(const StateBase&) = delete;
+
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
+  bool done() const noexcept {
+    auto s = state();
+    return s == FutureState::cancelled || s == FutureState::finished;
+  }
+
+  bool cancel();
+  bool set_running_or_notify_cancel();
+  void set_exception(std::exception_ptr error);
+  /// Finished with an exception (not cancelled). Only meaningful once done().
+  bool failed() const noexcept { return state() == FutureState::finished && error_ != nullptr; }
+
+  /// Blocks until done or the deadline passes; returns done().
+  bool wait_until(const Deadline& deadline);
+  /// Rethrows the outcome if it is not a value: CancelledError, the stored exception, or TimeoutError.
+  void wait_and_check(const Deadline& deadline);
+  std::exception_ptr exception(const Deadline& deadline);
+
+  void add_done_callback(std::function<void(StateBase&)> callback);
+  /// Registers a waiter; returns false (without registering) when the state is already done.
+  bool add_waiter(Waiter* w);
+  void remove_waiter(Waiter* w);
+
+ protected:
+  virtual ~StateBase() = default;
+  // Completes the state while holding lock; unlocks, then wakes waiters and runs callbacks.
+  void complete(std::unique_lock<std::mutex>& lock, FutureState final_state);
+  void check_can_set(const char* what) const;  // caller holds mu_
+
+  mutable std::mutex mu_;
+
+ private:
+  std::condition_variable cv_;
+  std::atomic<FutureState> state_{FutureState::pending};
+  std::atomic<std::uint32_t> refs_{1};
+  std::uint32_t sleepers_ = 0;
+  std::exception_ptr error_;
+  std::vector<std::function<void(StateBase&)>> callbacks_;
+  std::vector<Waiter*> waiters_;
+};
+
+template <class T>
+class State : public StateBase {
+ public:
+  template <class... Args>
+  void set_value(Args&&... args) {
+    std::unique_lock lock(mu_);
+    check_can_set("set_result");
+    if constexpr (!std::is_void_v<T>) value_.emplace(std::forward<Args>(args)...);
+    complete(lock, FutureState::finished);
+  }
+  // Valid only after wait_and_check() returned normally.
+  auto& value() noexcept
+    requires(!std::is_void_v<T>)
+  {
+    return *value_;
+  }
+
+ private:
+  struct Empty {};
+  std::optional<std::conditional_t<std::is_void_v<T>, Empty, T>> value_;
+};
+
+/// Owning pointer to a state, counted intrusively.
+template <class S>
+class Ref {
+ public:
+  Ref() = default;
+  explicit Ref(S* s, bool adopt = true) noexcept : s_(s) {
+    if (s_ && !adopt) s_->add_ref();
+  }
+  Ref(const Ref& o) noexcept : s_(o.s_) {
+    if (s_) s_->add_ref();
+  }
+  Ref(Ref&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Ref& operator=(Ref o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~Ref() {
+    if (s_) s_->release();
+  }
+  S* get() const noexcept { return s_; }
+  S* operator->() const noexcept { return s_; }
+  S& operator*() const noexcept { return *s_; }
+  explicit operator bool() const noexcept { return s_ != nullptr; }
+
+ private:
+  S* s_ = nullptr;
+};
+
+[[noreturn]] void throw_no_state();
+
+}  // namespace detail
+
+template <class T>
+class Promise;
+
+/// Shared handle to an eventual result. Obtain one from an executor's submit() or Promise::get_future().
+template <class T>
+class Future {
+ public:
+  using value_type = T;
+
+  Future() = default;  // has no state: valid() is false and every other call throws InvalidStateError
+  explicit Future(detail::Ref<detail::State<T>> state) noexcept : state_(std::move(state)) {}
+
+  bool valid() const noexcept { return static_cast<bool>(state_); }
+
+  /// Cancels the work if it has not started. Returns false once it is running or finished.
+  bool cancel() { return st().cancel(); }
+  bool cancelled() const { return st().state() == FutureState::cancelled; }
+  bool running() const { return st().state() == FutureState::running; }
+  bool done() const { return st().done(); }
+  FutureState state() const { return st().state(); }
+
+  /// Waits for the result. Throws CancelledError, the task's own exception, or (with a timeout)
+  /// TimeoutError. On an lvalue, returns a reference into the shared state (alive while any copy of the
+  /// future is); on an rvalue (`pool.submit(f).result()`) moves the value out, which also serves
+  /// move-only types.
+  decltype(auto) result() & { return get_ref({}); }
+  decltype(auto) result() const& { return get_ref({}); }
+  T result() && { return take({}); }
+  template <class Rep, class Period>
+  decltype(auto) result(std::chrono::duration<Rep, Period> timeout) & {
+    return get_ref(detail::deadline_after(timeout));
+  }
+  template <class Rep, class Period>
+  T result(std::chrono::duration<Rep, Period> timeout) && {
+    return take(detail::deadline_after(timeout));
+  }
+
+  /// The task's exception, or nullptr if it produced a value. Throws CancelledError / TimeoutError.
+  std::exception_ptr exception() const { return st().exception({}); }
+  template <class Rep, class Period>
+  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    return st().exception(detail::deadline_after(timeout));
+  }
+
+  /// Blocks until done (true) or the timeout passes (false). Never throws the task's exception.
+  void wait() const { st().wait_until({}); }
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return st().wait_until(detail::deadline_after(timeout));
+  }
+
+  /// Calls fn(future) when the future is done (at once, on this thread, if it already is). An exception
+  /// thrown by fn is reported on stderr and otherwise ignored, as Python does.
+  template <class F>
+  void add_done_callback(F&& fn) {
+    st().add_done_callback([fn = std::forward<F>(fn)](detail::StateBase& s) mutable {
+      fn(Future<T>(detail::Ref<detail::State<T>>(static_cast<detail::State<T>*>(&s), false)));
+    });
+  }
+
+  detail::StateBase* state_base() const noexcept { return state_.get(); }
+  friend bool operator==(const Future& a, const Future& b) noexcept { return a.state_.get() == b.state_.get(); }
+
+ private:
+  detail::State<T>& st() const {
+    if (!state_) detail::throw_no_state();
+    return *state_;
+  }
+  decltype(auto) get_ref(const Deadline& d) const {
+    st().wait_and_check(d);
+    if constexpr (std::is_void_v<T>)
+      return;
+    else
+      return static_cast<T&>(state_->value());
+  }
+  T take(const Deadline& d) {
+    st().wait_and_check(d);
+    if constexpr (!std::is_void_v<T>) return std::move(state_->value());
+  }
+
+  detail::Ref<detail::State<T>> state_;
+};
+
+/// The producing side of a Future: what an executor (or your own code) uses to deliver the outcome.
+/// Destroying a Promise that never delivered fails its future with BrokenPromise, so nothing waits forever.
+template <class T>
+class Promise {
+ public:
+  Promise() : state_(new detail::State<T>()) {}
+  Promise(Promise&&) noexcept = default;
+  Promise& operator=(Promise&& o) noexcept {
+    if (this != &o) {
+      abandon();
+      state_ = std::move(o.state_);
+    }
+    return *this;
+  }
+  ~Promise() { abandon(); }
+
+  Future<T> get_future() const { return Future<T>(state_); }
+
+  /// pending → running (true), or false if it was cancelled: then the work must not run.
+  bool set_running_or_notify_cancel() { return st().set_running_or_notify_cancel(); }
+
+  template <class... Args>
+  void set_result(Args&&... args) {
+    st().set_value(std::forward<Args>(args)...);
+  }
+  void set_exception(std::exception_ptr e) { st().set_exception(std::move(e)); }
+  template <class E>
+  void set_exception(E e) {
+    set_exception(std::make_exception_ptr(std::move(e)));
+  }
+
+ private:
+  detail::State<T>& st() {
+    if (!state_) detail::throw_no_state();
+    return *state_;
+  }
+  void abandon() noexcept {
+    if (state_ && !state_->done()) {
+      try {
+        state_->set_exception(std::make_exception_ptr(BrokenPromise()));
+      } catch (const InvalidStateError&) {  // completed concurrently: nothing to do
+      }
+    }
+  }
+  detail::Ref<detail::State<T>> state_;
+};
+
+// ---- wait / as_completed ----------------------------------------------------------------------
+
+enum class ReturnWhen { FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED };
+inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::FIRST_COMPLETED;
+inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
+inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
+
+template <class T>
+struct DoneAndNotDone {
+  std::vector<Future<T>> done;
+  std::vector<Future<T>> not_done;
+};
+
+namespace detail {
+// Blocks per return_when / deadline; returns a done flag per state (computed after the wait).
+std::vector<bool> wait_states(std::span<StateBase* const> states, ReturnWhen when, const Deadline& deadline);
+
+class CompletionQueue;  // as_completed's waiter
+struct CompletionQueueDeleter {
+  void operator()(CompletionQueue* q) const noexcept;
+};
+std::unique_ptr<CompletionQueue, CompletionQueueDeleter> make_completion_queue(std::span<StateBase* const> states,
+                                                                               const Deadline& deadline);
+// Next state in completion order, nullptr at the end; throws TimeoutError past the deadline.
+StateBase* next_completed(CompletionQueue& q);
+}  // namespace detail
+
+namespace detail {
+template <class T>
+DoneAndNotDone<T> wait_futures(const std::vector<Future<T>>& futures, ReturnWhen when, const Deadline& deadline) {
+  std::vector<StateBase*> states;
+  states.reserve(futures.size());
+  for (const auto& f : futures) {
+    if (!f.valid()) throw_no_state();
+    states.push_back(f.state_base());
+  }
+  auto flags = wait_states(states, when, deadline);
+  DoneAndNotDone<T> out;
+  for (std::size_t i = 0; i < futures.size(); ++i) (flags[i] ? out.done : out.not_done).push_back(futures[i]);
+  return out;
+}
+
+}  // namespace detail
+
+/// Waits for the futures per `when` (Python: concurrent.futures.wait). Each input future lands in exactly
+/// one of the two lists, in input order. With a timeout, returns what is done by then (never throws
+/// TimeoutError). FIRST_EXCEPTION behaves as ALL_COMPLETED when no future fails; cancelled futures
+/// count as done, not as failures.
+template <class T>
+DoneAndNotDone<T> wait(const std::vector<Future<T>>& futures, ReturnWhen when = ALL_COMPLETED) {
+  return detail::wait_futures(futures, when, {});
+}
+template <class T, class Rep, class Period>
+DoneAndNotDone<T> wait(const std::vector<Future<T>>& futures, ReturnWhen when,
+                       std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait_futures(futures, when, detail::deadline_after(timeout));
+}
+/// The futures in the order they complete (Python: concurrent.futures.as_completed), as a single-pass
+/// range. Futures already done come first. Duplicates are yielded once. With a timeout measured from
+/// this call, advancing past the deadline throws TimeoutError naming how many are unfinished.
+///
+///   for (auto& f : tandem::as_completed(futures)) use(f.result());
+template <class T>
+class AsCompleted {
+ public:
+  AsCompleted(std::vector<Future<T>> futures, const Deadline& deadline) : futures_(std::move(futures)) {
+    std::vector<detail::StateBase*> states;
+    for (const auto& f : futures_) {
+      if (!f.valid()) detail::throw_no_state();
+      states.push_back(f.state_base());
+    }
+    queue_ = detail::make_completion_queue(states, deadline);
+  }
+
+  class iterator {
+   public:
+    using value_type = Future<T>;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    Future<T>& operator*() const { return current_; }
+    Future<T>* operator->() const { return &current_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_.valid(); }
+
+   private:
+    friend class AsCompleted;
+    explicit iterator(AsCompleted* owner) : owner_(owner) { advance(); }
+    void advance() {
+      auto* s = detail::next_completed(*owner_->queue_);
+      current_ = s ? Future<T>(detail::Ref<detail::State<T>>(static_cast<detail::State<T>*>(s), false)) : Future<T>();
+    }
+    AsCompleted* owner_ = nullptr;
+    mutable Future<T> current_;
+  };
+
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() const { return {}; }
+
+ private:
+  std::vector<Future<T>> futures_;  // keeps the states alive while the range is iterated
+  std::unique_ptr<detail::CompletionQueue, detail::CompletionQueueDeleter> queue_;
+};
+
+template <class T>
+AsCompleted<T> as_completed(std::vector<Future<T>> futures) {
+  return AsCompleted<T>(std::move(futures), {});
+}
+template <class T, class Rep, class Period>
+AsCompleted<T> as_completed(std::vector<Future<T>> futures, std::chrono::duration<Rep, Period> timeout) {
+  return AsCompleted<T>(std::move(futures), detail::deadline_after(timeout));
+}
+
+}  // namespace tandem

@@ -1,0 +1,181 @@
+// tandem/thread_pool.hpp — a pool of worker threads (Python: concurrent.futures.ThreadPoolExecutor).
+//
+// C++ has no GIL: CPU-bound work on this pool scales with the cores, where Python needs processes.
+//
+//   tandem::ThreadPoolExecutor pool(4);                    // or {.max_workers = 4, .thread_name_prefix = "io"}
+//   auto f = pool.submit([](int a, int b) { return a + b; }, 2, 3);
+//   f.result();                                           // 5
+//   for (bool p : pool.map(is_prime, numbers, /*chunksize=*/8)) ...;
+//
+// Workers start lazily, up to max_workers, when no idle worker can take a new task, and idle workers
+// park on a condition variable (they never spin). A worker that waits on a future runs queued tasks of
+// its pool meanwhile, so a task waiting on subtasks it submitted to its own pool cannot deadlock it.
+// The destructor calls shutdown(wait=true): queued tasks still run unless cancel_futures was used.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tandem/executor.hpp"
+#include "tandem/futures.hpp"
+
+namespace tandem {
+
+namespace detail {
+
+/// A queued unit of work: an intrusive list node that owns one reference to its future's state.
+class PoolTask {
+ public:
+  PoolTask* next = nullptr;
+  virtual void run() noexcept = 0;                         // runs unless cancelled, then drops the reference
+  virtual void abandon(std::exception_ptr error) noexcept = 0;  // null: cancel; else fail. Drops the reference.
+
+ protected:
+  ~PoolTask() = default;
+};
+
+/// The task and its future's state in one allocation: the hot path allocates once per submit.
+template <class R, class Fn>
+class PoolTaskState final : public State<R>, public PoolTask {
+ public:
+  explicit PoolTaskState(Fn&& fn) : fn_(std::move(fn)) { this->add_ref(); }  // one for the queue
+
+  void run() noexcept override {
+    if (this->set_running_or_notify_cancel()) {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          (*fn_)();
+          fn_.reset();  // release captured arguments before waking the waiters, as Python's work item does
+          this->set_value();
+        } else {
+          R value = (*fn_)();
+          fn_.reset();
+          this->set_value(std::move(value));
+        }
+      } catch (...) {
+        fn_.reset();
+        this->set_exception(std::current_exception());
+      }
+    }
+    this->release();
+  }
+
+  void abandon(std::exception_ptr error) noexcept override {
+    fn_.reset();
+    if (error) {
+      try {
+        this->set_exception(std::move(error));
+      } catch (const InvalidStateError&) {  // cancelled meanwhile
+      }
+    } else {
+      this->cancel();
+    }
+    this->release();
+  }
+
+ private:
+  std::optional<Fn> fn_;
+};
+
+}  // namespace detail
+
+class ThreadPoolExecutor {
+ public:
+  struct Options {
+    /// 0 is an error; the default is Python's: min(32, cores + 4).
+    std::size_t max_workers = default_max_workers();
+    /// Workers are named "<prefix>_<i>"; the default prefix is "ThreadPoolExecutor-<n>".
+    std::string thread_name_prefix;
+    /// Runs first on every worker. If it throws, the pool is broken: queued and later tasks fail with
+    /// BrokenExecutor, as Python's BrokenThreadPool.
+    std::function<void()> initializer;
+  };
+
+  ThreadPoolExecutor() : ThreadPoolExecutor(Options{}) {}
+  explicit ThreadPoolExecutor(std::size_t max_workers, std::string thread_name_prefix = {},
+                              std::function<void()> initializer = {})
+      : ThreadPoolExecutor(Options{max_workers, std::move(thread_name_prefix), std::move(initializer)}) {}
+  explicit ThreadPoolExecutor(Options options);
+  ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
+  ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
+  ~ThreadPoolExecutor();
+
+  static std::size_t default_max_workers();
+  std::size_t max_workers() const noexcept;
+
+  /// Schedules f(args...) and returns its Future. Arguments are decay-copied (std::ref to share).
+  /// Throws ShutdownError after shutdown(), BrokenExecutor if an initializer failed.
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+  auto submit(F&& f, Args&&... args) -> Future<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>> {
+    using R = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>;
+    auto call = [f = std::forward<F>(f), ... a = std::forward<Args>(args)]() mutable -> R {
+      return std::invoke(f, a...);
+    };
+    auto* task = new detail::PoolTaskState<R, decltype(call)>(std::move(call));
+    Future<R> future{detail::Ref<detail::State<R>>(task)};  // adopts the caller's reference
+    try {
+      enqueue(task);
+    } catch (...) {
+      task->abandon(nullptr);  // drop the queue's reference: nothing will run it
+      throw;
+    }
+    return future;
+  }
+
+  /// f applied to every item, in chunks of `chunksize` items per task; results come back in input
+  /// order through a lazy range (see MapResult). All chunks are submitted before this returns.
+  template <class F, std::ranges::input_range Range>
+  auto map(F f, Range&& items, std::size_t chunksize = 1) {
+    using Item = std::ranges::range_value_t<Range>;
+    using R = std::invoke_result_t<F&, Item&>;
+    using T = map_value_t<R>;
+    if (chunksize == 0) throw std::invalid_argument("chunksize must be >= 1");
+    std::vector<Future<std::vector<T>>> chunks;
+    std::vector<Item> chunk;
+    auto flush = [&] {
+      chunks.push_back(submit(
+          [f](std::vector<Item>& part) {
+            std::vector<T> out;
+            out.reserve(part.size());
+            for (auto& item : part) {
+              if constexpr (std::is_void_v<R>) {
+                std::invoke(f, item);
+                out.emplace_back();
+              } else {
+                out.push_back(std::invoke(f, item));
+              }
+            }
+            return out;
+          },
+          std::move(chunk)));
+      chunk = {};
+    };
+    for (auto&& item : items) {
+      chunk.push_back(std::forward<decltype(item)>(item));
+      if (chunk.size() == chunksize) flush();
+    }
+    if (!chunk.empty()) flush();
+    return MapResult<T>(std::move(chunks));
+  }
+
+  /// Stops accepting tasks. cancel_futures: cancel every task that has not started. wait: return only
+  /// once all running and queued tasks are done and the workers have exited. Safe to call repeatedly.
+  void shutdown(bool wait = true, bool cancel_futures = false);
+
+ private:
+  void enqueue(detail::PoolTask* task);
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+static_assert(Executor<ThreadPoolExecutor>);
+
+}  // namespace tandem
