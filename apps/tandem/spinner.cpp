@@ -1,0 +1,48 @@
+// tandem spinner — the seed's concurrent Hello World: animate while slow() computes.
+#include <fmt/core.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+
+#include "cli.hpp"
+#include "lab/spinner.hpp"
+
+namespace tandem::cli {
+
+namespace {
+
+struct SpinnerCliOptions {
+  std::string model = "thread";
+  std::string seconds = "3";
+};
+
+int run_spinner(const SpinnerCliOptions& o) {
+  double seconds = 0;
+  std::size_t used = 0;
+  try {
+    seconds = std::stod(o.seconds, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != o.seconds.size() || !std::isfinite(seconds) || seconds < 0 || seconds > 3600)
+    throw UsageError(fmt::format("--seconds must be a number from 0 to 3600, got '{}'", o.seconds));
+  lab::SpinnerOptions options;
+  options.slow = std::chrono::milliseconds(static_cast<long>(std::llround(seconds * 1000)));
+  options.animate = stdout_is_terminal();
+  const int answer = lab::spinner_thread(std::cout, options);
+  std::cout << "Answer: " << answer << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void add_spinner(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<SpinnerCliOptions>();
+  auto* sub = app.add_subcommand("spinner", "The seed's spinner: animate while a slow call computes");
+  sub->add_option("--model", o->model, "Execution model")->check(CLI::IsMember({"thread"}))->capture_default_str();
+  sub->add_option("--seconds", o->seconds, "How long slow() takes")->capture_default_str();
+  sub->callback([o, &run] { run = [o] { return run_spinner(*o); }; });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,112 @@
+// The CLI as a user meets it: answers, output format, and exit code 2 with a clear message on bad input.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <regex>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Outcome tandem_cli(const std::string& args) {
+#ifdef TANDEM_CLI
+  std::string cmd = std::string(TANDEM_CLI) + " " + args + " 2>&1 </dev/null";
+  Outcome o;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return o;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return o;
+#else
+  (void)args;
+  return {};
+#endif
+}
+
+class Cli : public testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef TANDEM_CLI
+    GTEST_SKIP() << "the CLI is not part of this build (TANDEM_BUILD_APPS=OFF)";
+#endif
+  }
+};
+
+}  // namespace
+
+TEST_F(Cli, PrimesSequentialPrintsTheSeedsTable) {
+  auto r = tandem_cli("primes --model sequential 2 9 97");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(Checking 3 numbers sequentially:\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n               2  P +\d+\.\d{6}s\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n               9    +\d+\.\d{6}s\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n              97  P +\d+\.\d{6}s\n)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(Total time: \d+\.\d\ds\n$)"))) << r.out;
+}
+
+TEST_F(Cli, PrimesOnThreadsReportsTasksAndSpeedup) {
+  auto r = tandem_cli("primes --model threads --workers 2 --baseline 1000003 999999937 1000001");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n       999999937  P )"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n         1000003  P )"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n         1000001    )"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(Speedup over sequential: \d+\.\d\dx)"))) << r.out;
+}
+
+TEST_F(Cli, PrimesJsonIsOneDocument) {
+  auto r = tandem_cli("primes --json --model sequential 7");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(R"("prime": true)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.front(), '{');
+}
+
+TEST_F(Cli, SumsqPrintsTheExactSumAndTheSeedsOffByOne) {
+  auto r = tandem_cli("sumsq 1000 --workers 2");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\n332833500\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the seed prints 331835499"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, SpinnerWithoutATerminalPrintsOnlyTheResultLines) {
+  auto r = tandem_cli("spinner --seconds 0");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(spinner object: <Thread\(Thread-1 \(spin\), initial\)>\nAnswer: 42\n)")))
+      << r.out;
+}
+
+struct BadInput {
+  const char* args;
+  const char* message;
+};
+
+class CliBadInput : public Cli, public testing::WithParamInterface<BadInput> {};
+
+TEST_P(CliBadInput, ExitsWithCode2AndSaysWhy) {
+  auto r = tandem_cli(GetParam().args);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(GetParam().message), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, CliBadInput,
+    testing::Values(BadInput{"primes -f", "The following argument was not expected: -f"},
+                    BadInput{"primes --workers 0", "--workers must be a whole number from 1 to 4096, got '0'"},
+                    BadInput{"primes --workers abc", "--workers must be a whole number from 1 to 4096, got 'abc'"},
+                    BadInput{"primes -- -5", "NUMBER must be a positive 64-bit integer, got '-5'"},
+                    BadInput{"primes 0", "NUMBER must be a positive 64-bit integer, got '0'"},
+                    BadInput{"primes 18446744073709551616", "got '18446744073709551616'"},
+                    BadInput{"primes 3.5", "got '3.5'"},
+                    BadInput{"primes --model fibers", "--model: fibers not in {sequential,threads}"},
+                    BadInput{"sumsq -1", "sumsq"},
+                    BadInput{"sumsq 2000000000000", "N must be at most 2^40"},
+                    BadInput{"spinner --seconds never", "--seconds must be a number from 0 to 3600, got 'never'"},
+                    BadInput{"", "A subcommand is required"}));
