@@ -21,22 +21,27 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-void emit(const char* impl, unsigned workers, long tasks, double seconds) {
-  std::printf("{\"impl\": \"%s\", \"workers\": %u, \"tasks\": %ld, \"seconds\": %.6f}\n", impl, workers, tasks,
-              seconds);
+void emit(const char* impl, unsigned workers, long tasks, long window, double seconds) {
+  std::printf("{\"impl\": \"%s\", \"workers\": %u, \"tasks\": %ld, \"window\": %ld, \"seconds\": %.6f}\n", impl,
+              workers, tasks, window, seconds);
   std::fflush(stdout);
 }
 
 // Every task gets its own future, and every future's result is read: the submit → result round trip
-// that concurrent.futures users pay for.
-double run_tandem(unsigned workers, long tasks) {
+// that concurrent.futures users pay for. `window` futures are in flight at a time (submit a window,
+// read its results, repeat); window == tasks is the list-comprehension pattern
+// `fs = [pool.submit(f) for ...]; [f.result() for f in fs]`.
+double run_tandem(unsigned workers, long tasks, long window) {
   tandem::ThreadPoolExecutor pool(workers, "bench");
   pool.submit([] {}).result();  // workers started before the clock
   std::vector<tandem::Future<void>> futures;
-  futures.reserve(static_cast<std::size_t>(tasks));
+  futures.reserve(static_cast<std::size_t>(window));
   const auto t0 = Clock::now();
-  for (long i = 0; i < tasks; ++i) futures.push_back(pool.submit([] {}));
-  for (auto& f : futures) f.result();
+  for (long done = 0; done < tasks; done += window) {
+    futures.clear();
+    for (long i = 0; i < window && done + i < tasks; ++i) futures.push_back(pool.submit([] {}));
+    for (auto& f : futures) f.result();
+  }
   return seconds_since(t0);
 }
 
@@ -66,14 +71,15 @@ int main(int argc, char** argv) {
   const unsigned workers = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 2;
   const long tasks = argc > 2 ? std::atol(argv[2]) : 2'000'000;
   const int reps = argc > 3 ? std::atoi(argv[3]) : 5;
-  if (workers == 0 || tasks <= 0 || reps <= 0) {
-    std::fprintf(stderr, "usage: bench_thread_pool [workers>0] [tasks>0] [reps>0]\n");
+  const long window = argc > 4 ? std::atol(argv[4]) : tasks;
+  if (workers == 0 || tasks <= 0 || reps <= 0 || window <= 0) {
+    std::fprintf(stderr, "usage: bench_thread_pool [workers>0] [tasks>0] [reps>0] [window>0]\n");
     return 2;
   }
   for (int r = 0; r < reps; ++r) {
-    emit("tandem", workers, tasks, run_tandem(workers, tasks));
+    emit("tandem", workers, tasks, window, run_tandem(workers, tasks, window));
 #ifdef TANDEM_BENCH_HAVE_TBB
-    emit("tbb", workers, tasks, run_tbb(workers, tasks));
+    emit("tbb", workers, tasks, tasks, run_tbb(workers, tasks));
 #endif
   }
 }

@@ -116,3 +116,15 @@ TEST(Thread, MainThreadIsNamedLikePython) {
   // gtest runs tests on the main thread.
   EXPECT_EQ(tandem::current_thread_name(), "MainThread");
 }
+
+TEST(Event, WaiterMayDestroyTheEventAsSoonAsItWakes) {
+  // The usual stack-Event pattern: the waiter's scope ends right after wait() returns, while set()
+  // may still be running on the other thread. Under TSan/ASan this catches a notify after unlock.
+  for (int i = 0; i < 200; ++i) {
+    auto* e = new Event;
+    std::thread setter([e] { e->set(); });
+    e->wait();
+    delete e;
+    setter.join();
+  }
+}

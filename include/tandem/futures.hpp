@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/detail/futex.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem {
@@ -79,7 +80,10 @@ class WaitHelper {
 WaitHelper*& current_wait_helper() noexcept;
 
 /// The type-independent part of a future's shared state: state machine, exception, callbacks, waiters.
-/// Reference counted intrusively so that an executor can make the task and its state one allocation.
+/// Reference counted intrusively so that an executor can make the task and its state one allocation,
+/// and kept small (40 bytes): one word holds the state and a "sleepers" bit that blocked threads wait
+/// on with a futex; a 4-byte lock orders completion against callbacks and waiters, which live in a side
+/// structure allocated only when used.
 class StateBase {
  public:
   StateBase() = default;
@@ -91,7 +95,9 @@ class StateBase {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
+  FutureState state() const noexcept {
+    return static_cast<FutureState>(word_.load(std::memory_order_acquire) & kStateMask);
+  }
   bool done() const noexcept {
     auto s = state();
     return s == FutureState::cancelled || s == FutureState::finished;
@@ -115,21 +121,25 @@ class StateBase {
   void remove_waiter(Waiter* w);
 
  protected:
-  virtual ~StateBase() = default;
-  // Completes the state while holding lock; unlocks, then wakes waiters and runs callbacks.
-  void complete(std::unique_lock<std::mutex>& lock, FutureState final_state);
-  void check_can_set(const char* what) const;  // caller holds mu_
-
-  mutable std::mutex mu_;
+  virtual ~StateBase();
+  using Guard = std::unique_lock<FutexLock>;
+  Guard lock() { return Guard(lock_); }
+  // Caller holds the lock: throws InvalidStateError unless the state can still take a result.
+  void check_can_set(const char* what) const;
+  // Completes the state (caller holds the lock, which this releases), then wakes sleepers, notifies
+  // waiters and runs callbacks.
+  void complete(Guard& guard, FutureState final_state);
 
  private:
-  std::condition_variable cv_;
-  std::atomic<FutureState> state_{FutureState::pending};
+  static constexpr std::uint32_t kStateMask = 3;
+  static constexpr std::uint32_t kSleepers = 4;
+  struct Extras;
+
+  std::atomic<std::uint32_t> word_{0};  // FutureState | kSleepers
   std::atomic<std::uint32_t> refs_{1};
-  std::uint32_t sleepers_ = 0;
+  FutexLock lock_;
   std::exception_ptr error_;
-  std::vector<std::function<void(StateBase&)>> callbacks_;
-  std::vector<Waiter*> waiters_;
+  Extras* extras_ = nullptr;  // callbacks and waiters, guarded by lock_
 };
 
 template <class T>
@@ -137,10 +147,10 @@ class State : public StateBase {
  public:
   template <class... Args>
   void set_value(Args&&... args) {
-    std::unique_lock lock(mu_);
+    auto guard = this->lock();
     check_can_set("set_result");
     if constexpr (!std::is_void_v<T>) value_.emplace(std::forward<Args>(args)...);
-    complete(lock, FutureState::finished);
+    complete(guard, FutureState::finished);
   }
   // Valid only after wait_and_check() returned normally.
   auto& value() noexcept

@@ -26,58 +26,88 @@ WaitHelper*& current_wait_helper() noexcept {
 
 void throw_no_state() { throw InvalidStateError("this future has no shared state (default-constructed or moved from)"); }
 
+struct StateBase::Extras {
+  std::vector<std::function<void(StateBase&)>> callbacks;
+  std::vector<Waiter*> waiters;
+};
+
+StateBase::~StateBase() { delete extras_; }
+
+namespace {
+bool is_done(std::uint32_t state) {
+  return state == static_cast<std::uint32_t>(FutureState::cancelled) ||
+         state == static_cast<std::uint32_t>(FutureState::finished);
+}
+
+void run_callback(std::function<void(StateBase&)>& cb, StateBase& s) {
+  try {
+    cb(s);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tandem: exception calling a done-callback: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tandem: unknown exception calling a done-callback\n");
+  }
+}
+}  // namespace
+
 bool StateBase::cancel() {
-  std::unique_lock lock(mu_);
-  auto s = state_.load(std::memory_order_relaxed);
-  if (s == FutureState::running || s == FutureState::finished) return false;
-  if (s == FutureState::cancelled) return true;
-  complete(lock, FutureState::cancelled);
+  auto guard = lock();
+  // A CAS, not a store: set_running_or_notify_cancel() leaves pending without taking the lock.
+  std::uint32_t w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    const auto s = static_cast<FutureState>(w & kStateMask);
+    if (s == FutureState::cancelled) return true;
+    if (s != FutureState::pending) return false;
+    if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::cancelled) | (w & kSleepers),
+                                    std::memory_order_acq_rel, std::memory_order_relaxed))
+      break;
+  }
+  // Cancelled now; complete() (still under our lock) wakes sleepers and runs waiters and callbacks.
+  complete(guard, FutureState::cancelled);
   return true;
 }
 
 bool StateBase::set_running_or_notify_cancel() {
-  std::lock_guard lock(mu_);
-  auto s = state_.load(std::memory_order_relaxed);
-  if (s == FutureState::cancelled) return false;
-  if (s != FutureState::pending)
-    throw InvalidStateError(std::string("set_running_or_notify_cancel on a future in state ") + to_string(s));
-  state_.store(FutureState::running, std::memory_order_release);
-  return true;
+  // Lock-free: called once per task on every executor's hot path.
+  std::uint32_t w = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    const auto s = static_cast<FutureState>(w & kStateMask);
+    if (s == FutureState::cancelled) return false;
+    if (s != FutureState::pending)
+      throw InvalidStateError(std::string("set_running_or_notify_cancel on a future in state ") + to_string(s));
+    if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::running) | (w & kSleepers),
+                                    std::memory_order_acq_rel, std::memory_order_relaxed))
+      return true;
+  }
 }
 
 void StateBase::check_can_set(const char* what) const {
-  auto s = state_.load(std::memory_order_relaxed);
+  auto s = static_cast<FutureState>(word_.load(std::memory_order_relaxed) & kStateMask);
   if (s == FutureState::cancelled || s == FutureState::finished)
     throw InvalidStateError(std::string(what) + " on a future that is already " + to_string(s));
 }
 
 void StateBase::set_exception(std::exception_ptr error) {
   if (!error) throw std::invalid_argument("set_exception needs a non-null exception_ptr");
-  std::unique_lock lock(mu_);
+  auto guard = lock();
   check_can_set("set_exception");
   error_ = std::move(error);
-  complete(lock, FutureState::finished);
+  complete(guard, FutureState::finished);
 }
 
-void StateBase::complete(std::unique_lock<std::mutex>& lock, FutureState final_state) {
-  state_.store(final_state, std::memory_order_release);
-  for (Waiter* w : waiters_) w->on_done(this);
-  auto callbacks = std::move(callbacks_);
-  callbacks_.clear();
-  const bool wake = sleepers_ != 0;
-  // Callbacks may drop the last outside reference; hold one until they are done.
-  add_ref();
-  lock.unlock();
-  if (wake) cv_.notify_all();
-  for (auto& cb : callbacks) {
-    try {
-      cb(*this);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "tandem: exception calling a done-callback: %s\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "tandem: unknown exception calling a done-callback\n");
-    }
+void StateBase::complete(Guard& guard, FutureState final_state) {
+  const std::uint32_t old = word_.exchange(static_cast<std::uint32_t>(final_state), std::memory_order_acq_rel);
+  std::vector<std::function<void(StateBase&)>> callbacks;
+  if (extras_) {
+    for (Waiter* w : extras_->waiters) w->on_done(this);
+    callbacks.swap(extras_->callbacks);
   }
+  guard.unlock();
+  // Whoever completes holds a reference (task queue, promise or future), so `this` outlives the wake.
+  if (old & kSleepers) futex_wake(word_, INT32_MAX);
+  if (callbacks.empty()) return;
+  add_ref();  // callbacks may drop the last outside reference
+  for (auto& cb : callbacks) run_callback(cb, *this);
   release();
 }
 
@@ -88,15 +118,24 @@ bool StateBase::wait_until(const Deadline& deadline) {
     while (!done() && (!deadline || std::chrono::steady_clock::now() < *deadline) && helper->run_one()) {
     }
   }
-  std::unique_lock lock(mu_);
-  ++sleepers_;
-  auto is_done = [this] { return done(); };
-  if (deadline)
-    cv_.wait_until(lock, *deadline, is_done);
-  else
-    cv_.wait(lock, is_done);
-  --sleepers_;
-  return done();
+  // Results of short tasks usually land within microseconds: look a few times before the futex sleep,
+  // which costs two syscalls (wait and wake).
+  for (int i = 0; i < 256; ++i) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  for (;;) {
+    std::uint32_t w = word_.load(std::memory_order_acquire);
+    if (is_done(w & kStateMask)) return true;
+    if (!(w & kSleepers)) {
+      if (!word_.compare_exchange_weak(w, w | kSleepers, std::memory_order_acquire, std::memory_order_relaxed))
+        continue;
+      w |= kSleepers;
+    }
+    if (!futex_wait(word_, w, deadline)) return done();
+  }
 }
 
 void StateBase::wait_and_check(const Deadline& deadline) {
@@ -113,31 +152,27 @@ std::exception_ptr StateBase::exception(const Deadline& deadline) {
 
 void StateBase::add_done_callback(std::function<void(StateBase&)> callback) {
   {
-    std::lock_guard lock(mu_);
+    auto guard = lock();
     if (!done()) {
-      callbacks_.push_back(std::move(callback));
+      if (!extras_) extras_ = new Extras;
+      extras_->callbacks.push_back(std::move(callback));
       return;
     }
   }
-  try {
-    callback(*this);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tandem: exception calling a done-callback: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "tandem: unknown exception calling a done-callback\n");
-  }
+  run_callback(callback, *this);
 }
 
 bool StateBase::add_waiter(Waiter* w) {
-  std::lock_guard lock(mu_);
+  auto guard = lock();
   if (done()) return false;
-  waiters_.push_back(w);
+  if (!extras_) extras_ = new Extras;
+  extras_->waiters.push_back(w);
   return true;
 }
 
 void StateBase::remove_waiter(Waiter* w) {
-  std::lock_guard lock(mu_);
-  std::erase(waiters_, w);
+  auto guard = lock();
+  if (extras_) std::erase(extras_->waiters, w);
 }
 
 // ---- wait ---------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 #include "tandem/thread_pool.hpp"
 
 #include <algorithm>
-#include <condition_variable>
+#include <climits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include <sched.h>
+
+#include "tandem/detail/futex.hpp"
 #include "tandem/threading.hpp"
 
 namespace tandem {
@@ -16,11 +19,16 @@ std::atomic<std::uint64_t> pool_counter{0};
 }
 
 struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
-  std::mutex mu;
-  std::condition_variable cv;
+  // A spin-then-futex lock: the critical sections are a few pointer moves, and glibc's mutex would
+  // make every contended push or pop a syscall.
+  detail::FutexLock mu;
+  // Parked workers sleep on this word; a wake-up bumps it, so a wake between a worker's decision to
+  // park (taken under mu) and its futex_wait is never lost.
+  std::atomic<std::uint32_t> wake_seq{0};
   detail::PoolTask* head = nullptr;
   detail::PoolTask* tail = nullptr;
-  std::size_t idle = 0;       // workers parked in cv.wait
+  std::atomic<std::size_t> queued{0};  // tasks in the list; read without the lock by spinning workers
+  std::size_t idle = 0;       // workers parked on wake_seq
   std::size_t signalled = 0;  // of those, already woken for a task: not to be counted on again
   std::size_t spawned = 0;    // workers created so far
   std::size_t max_workers = 0;
@@ -37,13 +45,39 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       head = t->next;
       if (!head) tail = nullptr;
       t->next = nullptr;
+      queued.store(queued.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     }
     return t;
   }
   detail::PoolTask* take_all_locked() {
     detail::PoolTask* all = head;
     head = tail = nullptr;
+    queued.store(0, std::memory_order_relaxed);
     return all;
+  }
+  void push_locked(detail::PoolTask* task) {
+    if (tail)
+      tail->next = task;
+    else
+      head = task;
+    tail = task;
+    queued.store(queued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
+  // Before parking, watch the queue for a few tens of microseconds. When tasks arrive one by one
+  // faster than a futex wake-up (a syscall per task) this keeps workers awake; when the pool is idle
+  // it parks soon after. sched_yield lets a submitting thread on the same core run meanwhile.
+  bool work_arrives_soon() const {
+    for (int round = 0; round < 64; ++round) {
+      for (int i = 0; i < 32; ++i) {
+        if (queued.load(std::memory_order_relaxed) != 0) return true;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (round % 8 == 7) sched_yield();
+    }
+    return queued.load(std::memory_order_relaxed) != 0;
   }
   static void abandon_all(detail::PoolTask* t, const std::exception_ptr& error) {
     while (t) {
@@ -51,6 +85,11 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       t->abandon(error);
       t = next;
     }
+  }
+
+  void wake(int count) {
+    wake_seq.fetch_add(1, std::memory_order_release);
+    detail::futex_wake(wake_seq, count);
   }
 
   bool run_one() override {
@@ -88,8 +127,15 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
         continue;
       }
       if (shutting_down || !broken.empty()) break;
+      lock.unlock();
+      const bool soon = work_arrives_soon();
+      lock.lock();
+      if (soon || head || shutting_down || !broken.empty()) continue;
       ++idle;
-      cv.wait(lock);
+      const std::uint32_t seq = wake_seq.load(std::memory_order_acquire);
+      lock.unlock();
+      detail::futex_wait(wake_seq, seq);
+      lock.lock();
       --idle;
       if (signalled > 0) --signalled;
     }
@@ -106,7 +152,7 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       error = std::make_exception_ptr(BrokenExecutor(broken));
       pending = take_all_locked();
     }
-    cv.notify_all();
+    wake(INT32_MAX);
     abandon_all(pending, error);
   }
 };
@@ -136,11 +182,7 @@ void ThreadPoolExecutor::enqueue(detail::PoolTask* task) {
     std::lock_guard lock(im.mu);
     if (!im.broken.empty()) throw BrokenExecutor(im.broken);
     if (im.shutting_down) throw ShutdownError();
-    if (im.tail)
-      im.tail->next = task;
-    else
-      im.head = task;
-    im.tail = task;
+    im.push_locked(task);
     if (im.idle > im.signalled) {
       ++im.signalled;
       wake = true;
@@ -149,7 +191,7 @@ void ThreadPoolExecutor::enqueue(detail::PoolTask* task) {
       spawn_index = im.spawned++;
     }
   }
-  if (wake) im.cv.notify_one();
+  if (wake) im.wake(1);
   if (spawn) {
     // Workers share ownership of Impl, so a pool destroyed from one of its own tasks stays valid.
     std::thread t([impl = impl_, spawn_index] { impl->worker_main(spawn_index); });
@@ -166,7 +208,7 @@ void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
     im.shutting_down = true;
     if (cancel_futures) cancelled = im.take_all_locked();
   }
-  im.cv.notify_all();
+  im.wake(INT32_MAX);
   Impl::abandon_all(cancelled, nullptr);
   if (!wait) return;
   std::vector<std::thread> threads;

@@ -13,10 +13,10 @@ namespace tandem {
 // ---- Event ----------------------------------------------------------------------------------------
 
 void Event::set() {
-  {
-    std::lock_guard lock(mu_);
-    flag_ = true;
-  }
+  // Notify while holding the lock: a waiter cannot return (and destroy a stack Event) before we are
+  // done touching it.
+  std::lock_guard lock(mu_);
+  flag_ = true;
   cv_.notify_all();
 }
 
