@@ -58,13 +58,17 @@ def print_table(title, rates, baseline, ours="tandem"):
 
 
 def bench_thread_pool(args):
-    rows = run_json_lines([os.path.join(BIN, "bench_thread_pool"), str(args.workers), str(args.tasks), str(args.reps)])
-    rows += run_json_lines([PY, os.path.join(ROOT, "bench", "python", "thread_pool.py"), str(args.workers),
-                            str(args.py_tasks), str(args.reps)])
-    rates = rates_by_impl(rows)
-    base = next(k for k in rates if k.startswith("cpython"))
-    print_table(f"Thread pool: empty tasks, submit -> result, {args.workers} workers "
-                f"({args.tasks:,} tasks per C++ run, {args.py_tasks:,} per CPython run)", rates, base)
+    cpp = os.path.join(BIN, "bench_thread_pool")
+    py = [PY, os.path.join(ROOT, "bench", "python", "thread_pool.py")]
+    for window, label in ((None, "all futures in flight: fs = [submit() ...]; [f.result() for f in fs]"),
+                          (args.window, f"{args.window:,} futures in flight: submit a window, read it, repeat")):
+        rows = run_json_lines([cpp, str(args.workers), str(args.tasks), str(args.reps), str(window or args.tasks)])
+        rows += run_json_lines(py + [str(args.workers), str(args.py_tasks), str(args.reps),
+                                     str(window or args.py_tasks)])
+        rates = rates_by_impl(rows)
+        base = next(k for k in rates if k.startswith("CPython"))
+        print_table(f"Thread pool, empty tasks, submit -> result, {args.workers} workers; {label}\n"
+                    f"({args.tasks:,} tasks per C++ run, {args.py_tasks:,} per CPython run)", rates, base)
 
 
 BENCHES = {"thread_pool": bench_thread_pool}
@@ -76,6 +80,7 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--tasks", type=int, default=2_000_000, help="tasks per C++ run")
     p.add_argument("--py-tasks", type=int, default=200_000, help="tasks per CPython run")
+    p.add_argument("--window", type=int, default=1000, help="futures in flight in the windowed pass")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")
     args = p.parse_args()
     cores = os.cpu_count()
