@@ -323,3 +323,19 @@ TEST(ThreadPoolMap, DroppingTheRangeCancelsChunksNotStarted) {
 }
 
 TEST(ThreadPool, SatisfiesTheExecutorConcept) { static_assert(tandem::Executor<ThreadPoolExecutor>); }
+
+TEST(ThreadPool, CallbacksRegisteredWhileTasksCompleteRunExactlyOnce) {
+  // Registration races with the worker's lock-free completion: every callback must run once, either
+  // at completion or at once on registration.
+  ThreadPoolExecutor pool(2);
+  std::atomic<int> calls{0};
+  std::vector<Future<int>> fs;
+  for (int i = 0; i < 2000; ++i) {
+    fs.push_back(pool.submit(square, i % 7));
+    fs.back().add_done_callback([&](Future<int>) { ++calls; });
+  }
+  auto r = tandem::wait(fs);
+  EXPECT_EQ(r.done.size(), fs.size());
+  pool.shutdown();
+  EXPECT_EQ(calls.load(), 2000);
+}

@@ -129,13 +129,23 @@ class StateBase {
   // Completes the state (caller holds the lock, which this releases), then wakes sleepers, notifies
   // waiters and runs callbacks.
   void complete(Guard& guard, FutureState final_state);
+  // The same without the lock, for a caller that alone can complete the state: an executor's worker
+  // once the task is running (cancel() fails then, and there is no Promise to race with).
+  void complete_exclusive(FutureState final_state);
+  void set_exception_exclusive(std::exception_ptr error) {
+    error_ = std::move(error);
+    complete_exclusive(FutureState::finished);
+  }
 
  private:
   static constexpr std::uint32_t kStateMask = 3;
   static constexpr std::uint32_t kSleepers = 4;
+  static constexpr std::uint32_t kHasExtras = 8;  // callbacks or waiters registered: completion takes lock_
   struct Extras;
+  void finish_completion(std::uint32_t old_word, std::vector<std::function<void(StateBase&)>>& callbacks);
+  bool mark_extras_unless_done();  // caller holds lock_
 
-  std::atomic<std::uint32_t> word_{0};  // FutureState | kSleepers
+  std::atomic<std::uint32_t> word_{0};  // FutureState | kSleepers | kHasExtras
   std::atomic<std::uint32_t> refs_{1};
   FutexLock lock_;
   std::exception_ptr error_;
@@ -151,6 +161,11 @@ class State : public StateBase {
     check_can_set("set_result");
     if constexpr (!std::is_void_v<T>) value_.emplace(std::forward<Args>(args)...);
     complete(guard, FutureState::finished);
+  }
+  template <class... Args>
+  void set_value_exclusive(Args&&... args) {
+    if constexpr (!std::is_void_v<T>) value_.emplace(std::forward<Args>(args)...);
+    this->complete_exclusive(FutureState::finished);
   }
   // Valid only after wait_and_check() returned normally.
   auto& value() noexcept

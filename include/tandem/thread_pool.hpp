@@ -48,20 +48,25 @@ class PoolTaskState final : public State<R>, public PoolTask {
   explicit PoolTaskState(Fn&& fn) : fn_(std::move(fn)) { this->add_ref(); }  // one for the queue
 
   void run() noexcept override {
+    // Once running, only this worker can complete the state: no lock needed to do so.
     if (this->set_running_or_notify_cancel()) {
+      std::exception_ptr error;
       try {
         if constexpr (std::is_void_v<R>) {
           (*fn_)();
           fn_.reset();  // release captured arguments before waking the waiters, as Python's work item does
-          this->set_value();
+          this->set_value_exclusive();
         } else {
           R value = (*fn_)();
           fn_.reset();
-          this->set_value(std::move(value));
+          this->set_value_exclusive(std::move(value));
         }
       } catch (...) {
+        error = std::current_exception();
+      }
+      if (error) {
         fn_.reset();
-        this->set_exception(std::current_exception());
+        this->set_exception_exclusive(std::move(error));
       }
     }
     this->release();

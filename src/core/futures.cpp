@@ -58,7 +58,7 @@ bool StateBase::cancel() {
     const auto s = static_cast<FutureState>(w & kStateMask);
     if (s == FutureState::cancelled) return true;
     if (s != FutureState::pending) return false;
-    if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::cancelled) | (w & kSleepers),
+    if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::cancelled) | (w & ~kStateMask),
                                     std::memory_order_acq_rel, std::memory_order_relaxed))
       break;
   }
@@ -75,7 +75,7 @@ bool StateBase::set_running_or_notify_cancel() {
     if (s == FutureState::cancelled) return false;
     if (s != FutureState::pending)
       throw InvalidStateError(std::string("set_running_or_notify_cancel on a future in state ") + to_string(s));
-    if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::running) | (w & kSleepers),
+    if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::running) | (w & ~kStateMask),
                                     std::memory_order_acq_rel, std::memory_order_relaxed))
       return true;
   }
@@ -103,12 +103,40 @@ void StateBase::complete(Guard& guard, FutureState final_state) {
     callbacks.swap(extras_->callbacks);
   }
   guard.unlock();
+  finish_completion(old, callbacks);
+}
+
+void StateBase::complete_exclusive(FutureState final_state) {
+  const std::uint32_t old = word_.exchange(static_cast<std::uint32_t>(final_state), std::memory_order_acq_rel);
+  std::vector<std::function<void(StateBase&)>> callbacks;
+  if (old & kHasExtras) {
+    // Registration sets kHasExtras under lock_ before it adds anything, so taking lock_ here waits
+    // for any registration in progress; later ones see the state done and act at once.
+    auto guard = lock();
+    for (Waiter* w : extras_->waiters) w->on_done(this);
+    callbacks.swap(extras_->callbacks);
+  }
+  finish_completion(old, callbacks);
+}
+
+void StateBase::finish_completion(std::uint32_t old, std::vector<std::function<void(StateBase&)>>& callbacks) {
   // Whoever completes holds a reference (task queue, promise or future), so `this` outlives the wake.
   if (old & kSleepers) futex_wake(word_, INT32_MAX);
   if (callbacks.empty()) return;
   add_ref();  // callbacks may drop the last outside reference
   for (auto& cb : callbacks) run_callback(cb, *this);
   release();
+}
+
+bool StateBase::mark_extras_unless_done() {
+  std::uint32_t w = word_.load(std::memory_order_acquire);
+  for (;;) {
+    if (is_done(w & kStateMask)) return false;
+    if (w & kHasExtras) break;
+    if (word_.compare_exchange_weak(w, w | kHasExtras, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+  }
+  if (!extras_) extras_ = new Extras;
+  return true;
 }
 
 bool StateBase::wait_until(const Deadline& deadline) {
@@ -153,8 +181,7 @@ std::exception_ptr StateBase::exception(const Deadline& deadline) {
 void StateBase::add_done_callback(std::function<void(StateBase&)> callback) {
   {
     auto guard = lock();
-    if (!done()) {
-      if (!extras_) extras_ = new Extras;
+    if (mark_extras_unless_done()) {
       extras_->callbacks.push_back(std::move(callback));
       return;
     }
@@ -164,8 +191,7 @@ void StateBase::add_done_callback(std::function<void(StateBase&)> callback) {
 
 bool StateBase::add_waiter(Waiter* w) {
   auto guard = lock();
-  if (done()) return false;
-  if (!extras_) extras_ = new Extras;
+  if (!mark_extras_unless_done()) return false;
   extras_->waiters.push_back(w);
   return true;
 }

@@ -1,13 +1,13 @@
 #include "tandem/thread_pool.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <climits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <sched.h>
 
 #include "tandem/detail/futex.hpp"
 #include "tandem/threading.hpp"
@@ -16,8 +16,19 @@ namespace tandem {
 
 namespace {
 std::atomic<std::uint64_t> pool_counter{0};
-}
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+// Scheduling discipline (after Go's runtime): a worker with nothing to do may watch the queue for a
+// few tens of microseconds before parking, but only one worker at a time (the "spinner"). A submit
+// wakes or starts a worker only when no spinner will pick the task up; a worker that takes a task
+// and sees more queued wakes or starts the next one. Streams of tiny tasks then cost no syscalls and
+// no worker steals the submitter's core, while bursts and long tasks still fan out to every worker.
 struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
   // A spin-then-futex lock: the critical sections are a few pointer moves, and glibc's mutex would
   // make every contended push or pop a syscall.
@@ -25,20 +36,30 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
   // Parked workers sleep on this word; a wake-up bumps it, so a wake between a worker's decision to
   // park (taken under mu) and its futex_wait is never lost.
   std::atomic<std::uint32_t> wake_seq{0};
+  std::atomic<std::size_t> queued{0};  // tasks in the list; read without the lock by the spinner
+  std::atomic<int> spinners{0};        // 0 or 1
   detail::PoolTask* head = nullptr;
   detail::PoolTask* tail = nullptr;
-  std::atomic<std::size_t> queued{0};  // tasks in the list; read without the lock by spinning workers
   std::size_t idle = 0;       // workers parked on wake_seq
-  std::size_t signalled = 0;  // of those, already woken for a task: not to be counted on again
+  std::size_t signalled = 0;  // of those, already woken: not to be counted on again
   std::size_t spawned = 0;    // workers created so far
   std::size_t max_workers = 0;
   bool shutting_down = false;
-  std::string broken;         // non-empty: an initializer failed
+  std::string broken;  // non-empty: an initializer failed
   std::string prefix;
   std::function<void()> initializer;
   std::vector<std::thread> threads;
+  std::weak_ptr<Impl> self;  // for workers started from inside the pool
 
-  // Caller holds mu.
+  // ---- the queue (caller holds mu) ----
+  void push_locked(detail::PoolTask* task) {
+    if (tail)
+      tail->next = task;
+    else
+      head = task;
+    tail = task;
+    queued.store(queued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   detail::PoolTask* pop_locked() {
     detail::PoolTask* t = head;
     if (t) {
@@ -55,30 +76,6 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
     queued.store(0, std::memory_order_relaxed);
     return all;
   }
-  void push_locked(detail::PoolTask* task) {
-    if (tail)
-      tail->next = task;
-    else
-      head = task;
-    tail = task;
-    queued.store(queued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
-
-  // Before parking, watch the queue for a few tens of microseconds. When tasks arrive one by one
-  // faster than a futex wake-up (a syscall per task) this keeps workers awake; when the pool is idle
-  // it parks soon after. sched_yield lets a submitting thread on the same core run meanwhile.
-  bool work_arrives_soon() const {
-    for (int round = 0; round < 64; ++round) {
-      for (int i = 0; i < 32; ++i) {
-        if (queued.load(std::memory_order_relaxed) != 0) return true;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      }
-      if (round % 8 == 7) sched_yield();
-    }
-    return queued.load(std::memory_order_relaxed) != 0;
-  }
   static void abandon_all(detail::PoolTask* t, const std::exception_ptr& error) {
     while (t) {
       auto* next = t->next;
@@ -87,9 +84,50 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
     }
   }
 
+  // ---- adding workers ----
+  struct Helping {
+    bool wake = false;
+    bool spawn = false;
+    std::size_t index = 0;
+  };
+  // Caller holds mu. Another worker should join in: a parked one if any, else a new one if allowed.
+  Helping recruit_locked() {
+    Helping h;
+    if (idle > signalled) {
+      ++signalled;
+      h.wake = true;
+    } else if (spawned < max_workers) {
+      h.spawn = true;
+      h.index = spawned++;
+    }
+    return h;
+  }
+  // Outside mu: carry out what recruit_locked decided.
+  void recruit(const Helping& h) {
+    if (h.wake) wake(1);
+    if (h.spawn) {
+      // Workers share ownership of Impl, so a pool destroyed from one of its own tasks stays valid.
+      std::thread t([impl = self.lock(), index = h.index] { impl->worker_main(index); });
+      std::lock_guard lock(mu);
+      threads.push_back(std::move(t));
+    }
+  }
   void wake(int count) {
     wake_seq.fetch_add(1, std::memory_order_release);
     detail::futex_wake(wake_seq, count);
+  }
+
+  // Watch the queue briefly (the one spinner only). sched_yield lets a submitting thread that shares
+  // the core run meanwhile.
+  bool work_arrives_soon() const {
+    for (int round = 0; round < 64; ++round) {
+      for (int i = 0; i < 32; ++i) {
+        if (queued.load(std::memory_order_relaxed) != 0) return true;
+        cpu_relax();
+      }
+      if (round % 8 == 7) sched_yield();
+    }
+    return queued.load(std::memory_order_relaxed) != 0;
   }
 
   bool run_one() override {
@@ -118,19 +156,28 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
     }
     detail::current_wait_helper() = this;
     std::unique_lock lock(mu);
+    bool spun_in_vain = false;  // then park: an idle pool must not keep a core busy
     for (;;) {
-      detail::PoolTask* t = pop_locked();
-      if (t) {
+      if (detail::PoolTask* t = pop_locked()) {
+        spun_in_vain = false;
+        Helping more;
+        // More work than this worker, and no spinner to take it: fan out.
+        if (head && spinners.load(std::memory_order_acquire) == 0) more = recruit_locked();
         lock.unlock();
+        recruit(more);
         t->run();
         lock.lock();
         continue;
       }
       if (shutting_down || !broken.empty()) break;
-      lock.unlock();
-      const bool soon = work_arrives_soon();
-      lock.lock();
-      if (soon || head || shutting_down || !broken.empty()) continue;
+      int none = 0;
+      if (!spun_in_vain && spinners.compare_exchange_strong(none, 1, std::memory_order_acquire)) {
+        lock.unlock();
+        spun_in_vain = !work_arrives_soon();
+        spinners.store(0, std::memory_order_release);  // before the re-check under mu: see enqueue()
+        lock.lock();
+        continue;
+      }
       ++idle;
       const std::uint32_t seq = wake_seq.load(std::memory_order_acquire);
       lock.unlock();
@@ -152,7 +199,7 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       error = std::make_exception_ptr(BrokenExecutor(broken));
       pending = take_all_locked();
     }
-    wake(INT32_MAX);
+    wake(INT_MAX);
     abandon_all(pending, error);
   }
 };
@@ -163,6 +210,7 @@ std::size_t ThreadPoolExecutor::default_max_workers() {
 
 ThreadPoolExecutor::ThreadPoolExecutor(Options options) : impl_(std::make_shared<Impl>()) {
   if (options.max_workers == 0) throw std::invalid_argument("max_workers must be greater than 0");
+  impl_->self = impl_;
   impl_->max_workers = options.max_workers;
   impl_->prefix = options.thread_name_prefix.empty() ? "ThreadPoolExecutor-" + std::to_string(pool_counter++)
                                                      : std::move(options.thread_name_prefix);
@@ -175,29 +223,17 @@ std::size_t ThreadPoolExecutor::max_workers() const noexcept { return impl_->max
 
 void ThreadPoolExecutor::enqueue(detail::PoolTask* task) {
   Impl& im = *impl_;
-  bool wake = false;
-  std::size_t spawn_index = 0;
-  bool spawn = false;
+  Impl::Helping help;
   {
     std::lock_guard lock(im.mu);
     if (!im.broken.empty()) throw BrokenExecutor(im.broken);
     if (im.shutting_down) throw ShutdownError();
     im.push_locked(task);
-    if (im.idle > im.signalled) {
-      ++im.signalled;
-      wake = true;
-    } else if (im.spawned < im.max_workers) {
-      spawn = true;
-      spawn_index = im.spawned++;
-    }
+    // A spinner re-checks the queue under mu after it stops spinning, so if it is still registered
+    // here it will find this task; otherwise recruit a worker.
+    if (im.spinners.load(std::memory_order_acquire) == 0) help = im.recruit_locked();
   }
-  if (wake) im.wake(1);
-  if (spawn) {
-    // Workers share ownership of Impl, so a pool destroyed from one of its own tasks stays valid.
-    std::thread t([impl = impl_, spawn_index] { impl->worker_main(spawn_index); });
-    std::lock_guard lock(im.mu);
-    im.threads.push_back(std::move(t));
-  }
+  im.recruit(help);
 }
 
 void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
@@ -208,7 +244,7 @@ void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
     im.shutting_down = true;
     if (cancel_futures) cancelled = im.take_all_locked();
   }
-  im.wake(INT32_MAX);
+  im.wake(INT_MAX);
   Impl::abandon_all(cancelled, nullptr);
   if (!wait) return;
   std::vector<std::thread> threads;
