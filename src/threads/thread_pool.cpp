@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "tandem/detail/futex.hpp"
@@ -42,7 +43,8 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
   detail::PoolTask* tail = nullptr;
   std::size_t idle = 0;       // workers parked on wake_seq
   std::size_t signalled = 0;  // of those, already woken: not to be counted on again
-  std::size_t spawned = 0;    // workers created so far
+  std::size_t spawned = 0;    // workers decided on so far (the std::thread may still be starting)
+  std::size_t reaped = 0;     // workers joined (or detached, for a shutdown from inside a task)
   std::size_t max_workers = 0;
   bool shutting_down = false;
   std::string broken;  // non-empty: an initializer failed
@@ -96,7 +98,7 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
     if (idle > signalled) {
       ++signalled;
       h.wake = true;
-    } else if (spawned < max_workers) {
+    } else if (spawned < max_workers && !shutting_down) {
       h.spawn = true;
       h.index = spawned++;
     }
@@ -106,11 +108,28 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
   void recruit(const Helping& h) {
     if (h.wake) wake(1);
     if (h.spawn) {
-      // Workers share ownership of Impl, so a pool destroyed from one of its own tasks stays valid.
-      std::thread t([impl = self.lock(), index = h.index] { impl->worker_main(index); });
+      std::thread t;
+      try {
+        // Workers share ownership of Impl, so a pool destroyed from one of its own tasks stays valid.
+        t = std::thread([impl = self.lock(), index = h.index] { impl->worker_main(index); });
+      } catch (const std::system_error& e) {
+        worker_not_started(e.what());
+        return;
+      }
       std::lock_guard lock(mu);
       threads.push_back(std::move(t));
     }
+  }
+  // The OS refused a thread. Others may still run the queue; with none at all, fail what is queued
+  // rather than leave futures that can never resolve.
+  void worker_not_started(const std::string& why) {
+    detail::PoolTask* orphans = nullptr;
+    {
+      std::lock_guard lock(mu);
+      --spawned;
+      if (spawned == 0) orphans = take_all_locked();
+    }
+    abandon_all(orphans, std::make_exception_ptr(BrokenExecutor("cannot start a worker thread: " + why)));
   }
   void wake(int count) {
     wake_seq.fetch_add(1, std::memory_order_release);
@@ -247,16 +266,27 @@ void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   im.wake(INT_MAX);
   Impl::abandon_all(cancelled, nullptr);
   if (!wait) return;
-  std::vector<std::thread> threads;
-  {
+  // Reap until every worker ever decided on is joined: one may still be starting (recruited by a
+  // worker just before shutdown) and join the list only after a first pass.
+  for (;;) {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(im.mu);
+      threads.swap(im.threads);
+      if (threads.empty() && im.reaped == im.spawned) return;
+    }
+    if (threads.empty()) {
+      std::this_thread::yield();
+      continue;
+    }
+    for (auto& t : threads) {
+      if (t.get_id() == std::this_thread::get_id())
+        t.detach();  // shutdown from one of our own tasks: this worker exits when its task returns
+      else
+        t.join();
+    }
     std::lock_guard lock(im.mu);
-    threads.swap(im.threads);
-  }
-  for (auto& t : threads) {
-    if (t.get_id() == std::this_thread::get_id())
-      t.detach();  // shutdown from one of our own tasks: this worker exits when its task returns
-    else
-      t.join();
+    im.reaped += threads.size();
   }
 }
 
