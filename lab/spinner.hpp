@@ -1,18 +1,49 @@
-// lab/spinner.hpp — the seed's "concurrent Hello World": a spinner animates while slow() computes.
+// lab/spinner.hpp — the seed's "concurrent Hello World" and its Quick Quiz, under each model.
+//
+// supervisor() shows a spinner while slow() computes, then stops the spinner and returns 42.
+// The Quick Quiz asks what happens when slow() does blocking CPU work (is_prime) instead of sleeping:
+//   - thread:    the spinner keeps spinning (in C++ there is no GIL to contend for);
+//   - process:   the spinner keeps spinning (another process, another core);
+//   - coroutine: the loop is frozen until is_prime returns, unless the work "naps" (co_await sleep(0)).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <ostream>
+#include <string>
 
 namespace tandem::lab {
 
+enum class SpinnerWork {
+  sleep,       // slow() sleeps: the seed's original program
+  primes,      // slow() calls the blocking is_prime(number): the Quick Quiz
+  primes_nap,  // coroutines only: is_prime yields to the loop every `nap_every` divisions
+};
+
+/// Parses "sleep", "primes", "primes-nap"; throws std::invalid_argument naming the choices.
+SpinnerWork parse_spinner_work(const std::string& text);
+
 struct SpinnerOptions {
-  std::chrono::milliseconds slow{3000};  // how long slow() takes before returning 42
-  bool animate = true;                   // false: no frames at all (output is not a terminal)
+  SpinnerWork work = SpinnerWork::sleep;
+  std::chrono::milliseconds slow{3000};  // SpinnerWork::sleep: how long slow() takes
+  /// The primes works check this number. The default, the largest prime below 2^63, takes a few
+  /// seconds of trial division: the seed's "is_prime(n) needs 3 seconds".
+  std::uint64_t number = 9'223'372'036'854'775'783ull;
+  std::uint64_t nap_every = 100'000;     // primes_nap: divisions between two yields to the loop
+  std::chrono::milliseconds interval{100};  // between two frames
+  bool animate = true;  // false: no frames written (output is not a terminal); frames are still counted
+};
+
+struct SpinnerReport {
+  int answer = 0;          // slow()'s 42
+  std::size_t frames = 0;  // how many times spin() drew a frame while slow() ran
+  bool prime = false;      // the primes works: is_prime's verdict
+  double seconds = 0;      // how long slow() took
 };
 
 /// spinner_thread.py: spin() on a tandem::Thread until slow() returns and sets the Event. Writes the
-/// "spinner object: <Thread(...)>" line, the animation (if enabled) and returns slow()'s 42.
-int spinner_thread(std::ostream& out, const SpinnerOptions& options);
+/// "spinner object: <Thread(...)>" line and the animation (if enabled).
+SpinnerReport spinner_thread(std::ostream& out, const SpinnerOptions& options);
 
 }  // namespace tandem::lab

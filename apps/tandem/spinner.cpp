@@ -15,6 +15,8 @@ namespace {
 struct SpinnerCliOptions {
   std::string model = "thread";
   std::string seconds = "3";
+  std::string work = "sleep";
+  std::string number;
 };
 
 int run_spinner(const SpinnerCliOptions& o) {
@@ -30,8 +32,19 @@ int run_spinner(const SpinnerCliOptions& o) {
   lab::SpinnerOptions options;
   options.slow = std::chrono::milliseconds(static_cast<long>(std::llround(seconds * 1000)));
   options.animate = stdout_is_terminal();
-  const int answer = lab::spinner_thread(std::cout, options);
-  std::cout << "Answer: " << answer << std::endl;
+  try {
+    options.work = lab::parse_spinner_work(o.work);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (!o.number.empty()) options.number = parse_positive_u64("--number", o.number);
+  if (options.work == lab::SpinnerWork::primes_nap && o.model != "coroutine")
+    throw UsageError("--work primes-nap is the coroutine fix (co_await sleep(0)); use it with --model coroutine");
+  const auto report = lab::spinner_thread(std::cout, options);
+  if (options.work != lab::SpinnerWork::sleep)
+    std::cout << fmt::format("is_prime({}) = {} in {:.2f}s; the spinner drew {} frames meanwhile\n", options.number,
+                             report.prime ? "true" : "false", report.seconds, report.frames);
+  std::cout << "Answer: " << report.answer << std::endl;
   return 0;
 }
 
@@ -41,7 +54,10 @@ void add_spinner(CLI::App& app, Runner& run) {
   auto o = std::make_shared<SpinnerCliOptions>();
   auto* sub = app.add_subcommand("spinner", "The seed's spinner: animate while a slow call computes");
   sub->add_option("--model", o->model, "Execution model")->check(CLI::IsMember({"thread"}))->capture_default_str();
-  sub->add_option("--seconds", o->seconds, "How long slow() takes")->capture_default_str();
+  sub->add_option("--seconds", o->seconds, "How long slow() sleeps (--work sleep)")->capture_default_str();
+  sub->add_option("--work", o->work, "What slow() does: sleep, primes (the Quick Quiz), primes-nap")
+      ->capture_default_str();
+  sub->add_option("--number", o->number, "The number the primes works check (default: 2^63 - 25, a prime)");
   sub->callback([o, &run] { run = [o] { return run_spinner(*o); }; });
 }
 

@@ -83,6 +83,13 @@ TEST_F(Cli, SpinnerWithoutATerminalPrintsOnlyTheResultLines) {
       << r.out;
 }
 
+TEST_F(Cli, SpinnerQuickQuizOnAThreadReportsTheVerdict) {
+  auto r = tandem_cli("spinner --work primes --number 1000000007");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(is_prime\(1000000007\) = true in \d+\.\d\ds; the spinner drew \d+ frames meanwhile\nAnswer: 42\n$)")))
+      << r.out;
+}
+
 struct BadInput {
   const char* args;
   const char* message;
@@ -109,4 +116,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"sumsq -1", "sumsq"},
                     BadInput{"sumsq 2000000000000", "N must be at most 2^40"},
                     BadInput{"spinner --seconds never", "--seconds must be a number from 0 to 3600, got 'never'"},
+                    BadInput{"spinner --work naps", "--work must be one of sleep, primes, primes-nap; got 'naps'"},
+                    BadInput{"spinner --work primes-nap", "use it with --model coroutine"},
+                    BadInput{"spinner --work primes --number 0", "--number must be a positive 64-bit integer"},
                     BadInput{"", "A subcommand is required"}));
