@@ -300,6 +300,16 @@ TEST(ThreadPoolMap, EmptyInputAndVoidFunctions) {
   EXPECT_EQ(calls.load(), 3);
 }
 
+TEST(ThreadPoolMap, BoolResultsWork) {
+  // vector<bool> hands out proxies, not bool&: the range must still iterate and collect.
+  ThreadPoolExecutor pool(2);
+  auto is_even = [](int x) { return x % 2 == 0; };
+  std::vector<bool> seen;
+  for (bool b : pool.map(is_even, std::vector{1, 2, 3, 4}, 3)) seen.push_back(b);
+  EXPECT_EQ(seen, (std::vector<bool>{false, true, false, true}));
+  EXPECT_EQ(pool.map(is_even, std::vector{6, 7}).to_vector(), (std::vector<bool>{true, false}));
+}
+
 TEST(ThreadPoolMap, ZeroChunksizeIsRejected) {
   ThreadPoolExecutor pool(1);
   EXPECT_THROW(pool.map(square, std::vector{1}, 0), std::invalid_argument);

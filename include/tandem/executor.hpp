@@ -61,7 +61,8 @@ class MapResult {
     using value_type = T;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    T& operator*() const { return (*owner_->current_)[owner_->pos_]; }
+    // std::vector<T>::reference, not T&: map() over a function returning bool yields vector<bool>'s proxy.
+    typename std::vector<T>::reference operator*() const { return (*owner_->current_)[owner_->pos_]; }
     iterator& operator++() {
       owner_->advance();
       return *this;
@@ -89,7 +90,7 @@ class MapResult {
   /// All results as a vector (Python: list(executor.map(...))).
   std::vector<T> to_vector() {
     std::vector<T> out;
-    for (auto& v : *this) out.push_back(std::move(v));
+    for (auto&& v : *this) out.push_back(std::move(v));
     return out;
   }
 

@@ -1,0 +1,640 @@
+// ProcessPoolExecutor: the worker loop (child side) and the manager thread (parent side).
+#include "tandem/process_pool.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <system_error>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "../ipc/futex.hpp"
+#include "spsc_ring.hpp"
+#include "tandem/pipe.hpp"
+#include "tandem/shared_memory.hpp"
+
+namespace tandem {
+
+WorkerCrashed::WorkerCrashed(pid_t pid, int exitcode)
+    : Error("worker process " + std::to_string(pid) + " died while running the task: " +
+            (exitcode < 0 ? "killed by signal " + signal_name(-exitcode) + " (" + std::to_string(-exitcode) + ")"
+                          : "exited with code " + std::to_string(exitcode)) +
+            "; the worker was replaced"),
+      pid_(pid),
+      exitcode_(exitcode) {}
+
+RemoteError::RemoteError(std::string type, std::string message)
+    : Error(type + ": " + message), type_(std::move(type)), message_(std::move(message)) {}
+
+namespace detail {
+namespace {
+
+using ipc::detail::futex_wait;
+using ipc::detail::futex_wake;
+using ipc::detail::monotonic_ns;
+
+constexpr std::uint32_t kWorkerMagic = 0x574b5231;  // "WKR1"
+constexpr std::uint32_t kResultMagic = 0x52534c31;  // "RSL1"
+constexpr std::size_t kRingsOffset = 4096;
+enum ResultKind : std::uint32_t { kResultValue = 1, kResultError = 2, kResultInitFailed = 3 };
+
+struct ResultWire {
+  std::uint32_t magic;
+  std::uint32_t kind;
+  std::uint64_t id;
+};
+
+struct WorkerShared {
+  std::atomic<std::uint32_t> magic;
+  std::atomic<std::uint32_t> ring_bytes;
+  std::atomic<std::uint32_t> init_done;
+  std::atomic<std::uint32_t> started;  // tasks begun, free-running
+  std::atomic<std::uint64_t> current;  // id of the task begun last
+  std::atomic<std::int64_t> deadline_ns;  // CLOCK_MONOTONIC deadline of the running task; 0: none
+  SpscRingHeader tasks;
+  SpscRingHeader results;
+};
+static_assert(sizeof(WorkerShared) <= kRingsOffset);
+
+/// The shared segment between the pool and one worker: control words and the two rings.
+class WorkerLink : public ipc::detail::SharedObject {
+ public:
+  explicit WorkerLink(std::uint32_t ring_bytes) : SharedObject(kRingsOffset + 2 * std::size_t{ring_bytes}) {
+    auto* s = new (raw()) WorkerShared{};
+    s->ring_bytes.store(ring_bytes);
+    s->magic.store(kWorkerMagic);
+  }
+  WorkerLink(ipc::detail::adopt_segment_t, std::shared_ptr<ipc::SharedMemory> seg)
+      : SharedObject(std::move(seg), kWorkerMagic, kRingsOffset, "pool worker link") {
+    if (segment()->size() < kRingsOffset + 2 * std::size_t{shared()->ring_bytes.load()})
+      throw ipc::CodecError("tandem: pool worker segment is smaller than its rings");
+  }
+  WorkerShared* shared() const noexcept { return static_cast<WorkerShared*>(raw()); }
+  SpscRing tasks() const noexcept {
+    return SpscRing(&shared()->tasks, static_cast<char*>(raw()) + kRingsOffset, shared()->ring_bytes.load());
+  }
+  SpscRing results() const noexcept {
+    std::uint32_t n = shared()->ring_bytes.load();
+    return SpscRing(&shared()->results, static_cast<char*>(raw()) + kRingsOffset + n, n);
+  }
+};
+
+// Busy-wait budget before sleeping: long enough to catch the next message of a busy stream, short
+// enough that an idle pool parks at once.
+constexpr int kSpinIterations = 4000;
+
+void put_header(ipc::Buffer& out, std::uint32_t kind, std::uint64_t id) {
+  out.clear();
+  ResultWire w{kResultMagic, kind, id};
+  out.write(reinterpret_cast<const char*>(&w), sizeof w);
+}
+
+void put_error(ipc::Buffer& out, std::uint64_t id, std::uint32_t kind, const ipc::ErrorInfo& info) {
+  put_header(out, kind, id);
+  ipc::encode_into(out, info);
+}
+
+}  // namespace
+
+// The worker process: runs tasks from its ring until told to stop, its parent dies, or max_tasks.
+void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t parent, CodeRef<void (*)()> init,
+                      std::uint32_t max_tasks) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != static_cast<pid_t>(parent)) return;  // the parent died before we got here
+  signal(SIGPIPE, SIG_IGN);
+
+  WorkerShared* sh = link.shared();
+  SpscRing tasks = link.tasks();
+  SpscRing results = link.results();
+  ipc::Buffer out;
+  std::vector<char> rec;
+  const auto parent_alive = [&] { return getppid() == static_cast<pid_t>(parent); };
+  const auto ring_parent = [&] {
+    if (results.reader_needs_wake()) {
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto n = write(doorbell.get(), &one, sizeof one);
+    }
+  };
+  const auto send = [&](std::uint64_t id) {
+    if (out.size() > results.max_record()) {
+      put_error(out, id, kResultError,
+                {"std::length_error", "the task's result (" + std::to_string(out.size()) +
+                                          " bytes) is larger than the pool's ring; raise Options::ring_bytes"});
+    }
+    while (!results.try_write(out.data(), out.size(), nullptr, 0)) {
+      auto* h = results.header();
+      std::uint32_t seen = h->head.load();
+      h->writer_waiting.store(1);
+      if (!results.fits(out.size()))
+        futex_wait(&h->head, seen, ipc::detail::Clock::now() + std::chrono::seconds(1));
+      h->writer_waiting.store(0);
+      if (!parent_alive()) _exit(0);
+    }
+    ring_parent();
+  };
+
+  if (init.fn) {
+    try {
+      init.fn();
+    } catch (...) {
+      put_error(out, 0, kResultInitFailed, ipc::describe_current_exception());
+      send(0);
+      return;
+    }
+  }
+  sh->init_done.store(1);
+
+  std::uint32_t done = 0;
+  for (;;) {
+    bool corrupt = false;
+    if (!tasks.try_read(rec, &corrupt)) {
+      if (corrupt) _exit(120);
+      int spins = 0;
+      while (tasks.empty() && spins++ < kSpinIterations) ipc::detail::cpu_relax();
+      if (!tasks.empty()) continue;
+      auto* h = tasks.header();
+      std::uint32_t seen = h->tail.load();
+      h->reader_waiting.store(1);
+      if (tasks.empty()) futex_wait(&h->tail, seen, ipc::detail::Clock::now() + std::chrono::seconds(1));
+      h->reader_waiting.store(0);
+      if (!parent_alive()) _exit(0);
+      continue;
+    }
+    TaskWire w;
+    if (rec.size() < sizeof w) _exit(120);
+    std::memcpy(&w, rec.data(), sizeof w);
+    if (w.magic != kTaskMagic) _exit(120);
+    if (w.kind == kTaskStop) break;
+
+    sh->current.store(w.id);
+    if (w.timeout_ns > 0) sh->deadline_ns.store(monotonic_ns() + w.timeout_ns);
+    sh->started.fetch_add(1);
+    if (w.timeout_ns > 0) ring_parent();  // a sleeping manager must learn the new deadline
+
+    put_header(out, kResultValue, w.id);
+    try {
+      if (w.kind != kTaskCall && w.kind != kTaskChunk)
+        throw ipc::CodecError("tandem: unknown task kind " + std::to_string(w.kind));
+      auto entry = reinterpret_cast<TaskEntry>(code_address(w.entry));
+      auto fn = code_address(w.fn);
+      auto handle = ipc::detail::parse({rec.data() + sizeof w, rec.size() - sizeof w}, typeid(TaskWire));
+      entry(w.signature, fn, handle.get(), out);
+    } catch (...) {
+      put_error(out, w.id, kResultError, ipc::describe_current_exception());
+    }
+    sh->deadline_ns.store(0);
+    send(w.id);
+    if (max_tasks != 0 && ++done >= max_tasks) break;
+  }
+}
+
+}  // namespace detail
+
+// ---- the parent's side ---------------------------------------------------------------------------
+
+using detail::ProcessJob;
+using detail::SpscRing;
+using detail::kSpinIterations;
+using ipc::detail::futex_wake;
+using detail::WorkerLink;
+
+namespace {
+
+std::size_t round_up_pow2(std::size_t n) {
+  std::size_t p = 4096;
+  while (p < n && p < (std::size_t{1} << 30)) p <<= 1;
+  return p;
+}
+
+struct Completion {
+  std::unique_ptr<ProcessJob> job;
+  std::vector<char> record;    // a result record, or empty when `error` is set
+  std::exception_ptr error;
+};
+
+}  // namespace
+
+struct ProcessPoolExecutor::Impl {
+  struct Inflight {
+    std::uint64_t id;
+    std::unique_ptr<ProcessJob> job;
+    std::int64_t dispatched_ns;
+  };
+  struct Worker {
+    explicit Worker(std::uint32_t ring_bytes) : link(ring_bytes), tasks(link.tasks()), results(link.results()) {}
+    WorkerLink link;
+    SpscRing tasks, results;
+    std::unique_ptr<Process> proc;
+    std::deque<Inflight> inflight;
+    std::uint32_t results_seen = 0;
+    std::uint32_t dispatched = 0;
+    std::int64_t last_result_ns = 0;
+    bool killed = false;  // by us, for a timeout
+    std::uint64_t timeout_victim = 0;
+    bool stopping = false;
+  };
+
+  Options opts;
+  StartMethod method;
+  std::size_t nworkers;
+  std::uint32_t ring_bytes;
+  pid_t self = getpid();
+
+  mutable std::mutex mu;
+  std::deque<std::unique_ptr<ProcessJob>> pending;
+  std::vector<std::unique_ptr<Worker>> workers;
+  ipc::detail::Fd doorbell;
+  bool shutting_down = false;
+  bool broken = false;
+  std::string broken_reason;
+  std::uint64_t next_id = 1;
+  std::atomic<std::size_t> replaced{0};
+  std::atomic<unsigned> spawned{0};
+  // Moving average of how long a task takes in a worker. Slow tasks are not queued deep in one
+  // worker's ring (they would wait there while another worker idles, and could not be cancelled):
+  // past kSlowTaskNs a worker gets one task beside the running one, as Python's call queue does.
+  std::int64_t avg_task_ns = 0;
+  static constexpr std::int64_t kSlowTaskNs = 200'000;
+
+  std::size_t queue_limit_locked() const {
+    return avg_task_ns > kSlowTaskNs ? std::min<std::size_t>(1, opts.prefetch) : opts.prefetch;
+  }
+
+  std::mutex join_mu;
+  std::thread manager;
+
+  explicit Impl(Options o)
+      : opts(std::move(o)),
+        method(opts.start_method.value_or(default_start_method())),
+        nworkers(opts.max_workers ? opts.max_workers : std::max(1u, std::thread::hardware_concurrency())),
+        ring_bytes(static_cast<std::uint32_t>(round_up_pow2(opts.ring_bytes))) {
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "ProcessPoolExecutor: eventfd failed");
+    doorbell = ipc::detail::Fd(fd);
+  }
+
+  void ring_manager() const {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = write(doorbell.get(), &one, sizeof one);
+  }
+
+  // ---- under mu ----
+
+  void spawn_locked(std::size_t slot) {
+    auto w = std::make_unique<Worker>(ring_bytes);
+    Process::Options po{"ProcessPoolExecutor-worker-" + std::to_string(spawned.fetch_add(1) + 1), method};
+    w->proc = std::make_unique<Process>(po, &detail::pool_worker_main, w->link, doorbell,
+                                        static_cast<std::int64_t>(self), detail::CodeRef<void (*)()>{opts.initializer},
+                                        opts.max_tasks_per_child);
+    w->proc->start();
+    workers[slot] = std::move(w);
+  }
+
+  void dispatch_locked() {
+    const std::size_t limit = queue_limit_locked();
+    while (!pending.empty()) {
+      Worker* best = nullptr;
+      for (auto& w : workers) {
+        if (!w || w->killed || w->stopping || w->inflight.size() > limit) continue;
+        if (opts.max_tasks_per_child && w->dispatched >= opts.max_tasks_per_child) continue;
+        if (!best || w->inflight.size() < best->inflight.size()) best = w.get();
+      }
+      if (!best) return;
+      auto& job = pending.front();
+      if (!best->tasks.fits(job->record.size())) return;  // its ring drains as results come back
+      if (!job->start()) {  // cancelled while queued
+        pending.pop_front();
+        continue;
+      }
+      detail::TaskWire w;
+      std::memcpy(&w, job->record.data(), sizeof w);
+      best->tasks.try_write(job->record.data(), job->record.size(), nullptr, 0);
+      if (best->tasks.reader_needs_wake()) futex_wake(&best->tasks.header()->tail, 1);
+      best->inflight.push_back({w.id, std::move(job), detail::monotonic_ns()});
+      ++best->dispatched;
+      pending.pop_front();
+    }
+  }
+
+  // Moves finished results of one worker into `done`. Returns whether there were any.
+  bool drain_locked(Worker& w, std::vector<Completion>& done) {
+    bool any = false;
+    std::vector<char> rec;
+    bool corrupt = false;
+    while (w.results.try_read(rec, &corrupt)) {
+      any = true;
+      detail::ResultWire r{};
+      if (rec.size() >= sizeof r) std::memcpy(&r, rec.data(), sizeof r);
+      if (w.results.writer_needs_wake()) futex_wake(&w.results.header()->head, 1);
+      if (r.magic != detail::kResultMagic) {
+        corrupt = true;
+        break;
+      }
+      if (r.kind == detail::kResultInitFailed) {
+        ipc::ErrorInfo info;
+        try {
+          info = ipc::decode<ipc::ErrorInfo>(std::span<const char>(rec).subspan(sizeof r));
+        } catch (const std::exception& e) {
+          info = {"unknown", e.what()};
+        }
+        break_pool_locked("the pool's initializer failed in a worker: " + info.type + ": " + info.message, done);
+        return true;
+      }
+      ++w.results_seen;
+      if (w.inflight.empty() || w.inflight.front().id != r.id) {
+        corrupt = true;
+        break;
+      }
+      // Service time: from when the worker could start it (dispatch, or its previous result) to now.
+      const std::int64_t now = detail::monotonic_ns();
+      const std::int64_t took = now - std::max(w.inflight.front().dispatched_ns, w.last_result_ns);
+      w.last_result_ns = now;
+      avg_task_ns = avg_task_ns == 0 ? took : avg_task_ns + (took - avg_task_ns) / 8;
+      done.push_back({std::move(w.inflight.front().job), std::move(rec), nullptr});
+      w.inflight.pop_front();
+      rec = {};
+    }
+    if (corrupt && !w.killed) {  // a worker that talks nonsense is treated like a crashed one
+      w.proc->kill();
+    }
+    return any;
+  }
+
+  void break_pool_locked(const std::string& reason, std::vector<Completion>& done) {
+    if (broken) return;
+    broken = true;
+    broken_reason = reason;
+    auto error = std::make_exception_ptr(BrokenExecutor(reason));
+    for (auto& j : pending) done.push_back({std::move(j), {}, error});
+    pending.clear();
+    for (auto& w : workers) {
+      if (!w) continue;
+      for (auto& f : w->inflight) done.push_back({std::move(f.job), {}, error});
+      w->inflight.clear();
+      w->stopping = true;
+      w->proc->kill();
+    }
+  }
+
+  void check_deadlines_locked(std::int64_t now) {
+    for (auto& w : workers) {
+      if (!w || w->killed) continue;
+      auto* sh = w->link.shared();
+      std::int64_t d1 = sh->deadline_ns.load();
+      if (d1 == 0 || now < d1) continue;
+      std::uint64_t current = sh->current.load();
+      if (sh->deadline_ns.load() != d1) continue;  // moved on meanwhile
+      w->killed = true;
+      w->timeout_victim = current;
+      w->proc->kill();
+    }
+  }
+
+  std::int64_t next_deadline_locked() const {
+    std::int64_t next = 0;
+    for (auto& w : workers) {
+      if (!w || w->killed) continue;
+      std::int64_t d = w->link.shared()->deadline_ns.load();
+      if (d != 0 && (next == 0 || d < next)) next = d;
+    }
+    return next;
+  }
+
+  // A worker's process ended: account for its tasks and replace it.
+  void on_worker_exit_locked(std::size_t slot, std::vector<Completion>& done) {
+    Worker& w = *workers[slot];
+    w.proc->join();
+    const int code = w.proc->exitcode().value_or(-1);
+    const pid_t pid = w.proc->pid();
+    drain_locked(w, done);  // results written before it died are good
+    const bool running = w.link.shared()->started.load() != w.results_seen;
+    if (running && !w.inflight.empty()) {
+      auto victim = std::move(w.inflight.front());
+      w.inflight.pop_front();
+      if (w.killed && victim.id == w.timeout_victim) {
+        done.push_back({std::move(victim.job), {},
+                        std::make_exception_ptr(TimeoutError(
+                            "the task ran past its timeout; its worker process " + std::to_string(pid) +
+                            " was killed and replaced"))});
+      } else if (w.killed) {
+        pending.push_front(std::move(victim.job));  // started after the timed-out task ended: run it again
+      } else {
+        done.push_back({std::move(victim.job), {}, std::make_exception_ptr(WorkerCrashed(pid, code))});
+      }
+    }
+    for (auto it = w.inflight.rbegin(); it != w.inflight.rend(); ++it) pending.push_front(std::move(it->job));
+    w.inflight.clear();
+    const bool died_in_initializer = !w.link.shared()->init_done.load() && !w.killed && !w.stopping;
+    workers[slot].reset();
+    if (died_in_initializer && !broken) {
+      break_pool_locked("a worker process died in the pool's initializer (" +
+                            (code < 0 ? "killed by " + signal_name(-code) : "exit code " + std::to_string(code)) + ")",
+                        done);
+    }
+    if (broken) return;
+    if (!shutting_down || !pending.empty() || any_inflight_locked()) {
+      try {
+        spawn_locked(slot);
+        replaced.fetch_add(1);
+      } catch (const std::exception& e) {
+        break_pool_locked(std::string("cannot start a replacement worker: ") + e.what(), done);
+      }
+    }
+  }
+
+  bool any_inflight_locked() const {
+    for (auto& w : workers)
+      if (w && !w->inflight.empty()) return true;
+    return false;
+  }
+
+  // Zero-timeout (or blocking) poll of the doorbell and every worker's pidfd; handles exits.
+  void poll_locked(std::unique_lock<std::mutex>& lk, int timeout_ms, std::vector<Completion>& done) {
+    std::vector<pollfd> fds;
+    std::vector<std::size_t> slots;
+    fds.push_back({doorbell.get(), POLLIN, 0});
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      if (!workers[i]) continue;
+      fds.push_back({workers[i]->proc->sentinel(), POLLIN, 0});
+      slots.push_back(i);
+    }
+    if (timeout_ms != 0) lk.unlock();
+    int r = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (timeout_ms != 0) lk.lock();
+    if (r <= 0) return;
+    if (fds[0].revents) {
+      std::uint64_t v;
+      [[maybe_unused]] auto n = read(doorbell.get(), &v, sizeof v);
+    }
+    for (std::size_t k = 1; k < fds.size(); ++k)
+      if (fds[k].revents && workers[slots[k - 1]]) on_worker_exit_locked(slots[k - 1], done);
+  }
+
+  static void deliver(std::vector<Completion>& done) {
+    for (auto& c : done) {
+      if (c.error) {
+        c.job->fail(c.error);
+        continue;
+      }
+      try {
+        detail::ResultWire r;
+        std::memcpy(&r, c.record.data(), sizeof r);
+        auto payload = std::span<const char>(c.record).subspan(sizeof r);
+        if (r.kind == detail::kResultValue) {
+          auto handle = ipc::detail::parse(payload, typeid(ProcessJob));
+          c.job->deliver(handle.get());
+        } else if (r.kind == detail::kResultError) {
+          auto info = ipc::decode<ipc::ErrorInfo>(payload);
+          c.job->fail(std::make_exception_ptr(RemoteError(info.type, info.message)));
+        } else {
+          throw ipc::CodecError("tandem: unknown result kind " + std::to_string(r.kind));
+        }
+      } catch (...) {
+        c.job->fail(std::current_exception());
+      }
+    }
+    done.clear();  // destroys the jobs outside the pool's lock
+  }
+
+  void run() {
+    std::vector<Completion> done;
+    std::unique_lock lk(mu);
+    try {
+      for (std::size_t i = 0; i < nworkers; ++i) spawn_locked(i);
+    } catch (const std::exception& e) {
+      break_pool_locked(std::string("cannot start the pool's workers: ") + e.what(), done);
+    }
+    dispatch_locked();
+    unsigned spins = 0, loops = 0;
+    for (;;) {
+      bool progress = false;
+      for (auto& w : workers)
+        if (w) progress |= drain_locked(*w, done);
+      if (++loops % 64 == 0 || !progress) {
+        check_deadlines_locked(detail::monotonic_ns());
+        poll_locked(lk, 0, done);
+      }
+      dispatch_locked();
+      if (!done.empty()) {
+        lk.unlock();
+        deliver(done);
+        lk.lock();
+        spins = 0;
+        continue;
+      }
+      if (progress) continue;
+      if (shutting_down && pending.empty() && !any_inflight_locked()) break;
+      if (any_inflight_locked() && spins < kSpinIterations / 16) {
+        ++spins;
+        lk.unlock();
+        for (int i = 0; i < 16; ++i) ipc::detail::cpu_relax();
+        lk.lock();
+        continue;
+      }
+      spins = 0;
+      // Sleep: tell the workers to ring, re-check, then wait for the doorbell, an exit or a deadline.
+      for (auto& w : workers)
+        if (w) w->results.header()->reader_waiting.store(1);
+      bool ready = false;
+      for (auto& w : workers)
+        if (w && !w->results.empty()) ready = true;
+      if (!ready) {
+        int timeout_ms = -1;
+        if (std::int64_t d = next_deadline_locked()) {
+          std::int64_t left = d - detail::monotonic_ns();
+          timeout_ms = left <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left / 1'000'000 + 1, 1 << 30));
+        }
+        poll_locked(lk, timeout_ms, done);
+      }
+      for (auto& w : workers)
+        if (w) w->results.header()->reader_waiting.store(0);
+    }
+    // Every task is done: stop the workers and reap them.
+    std::vector<std::unique_ptr<Worker>> stopping;
+    for (auto& w : workers) {
+      if (!w) continue;
+      detail::TaskWire stop{detail::kTaskMagic, detail::kTaskStop, 0, 0, 0, 0, 0};
+      w->stopping = true;
+      if (!w->tasks.try_write(&stop, sizeof stop, nullptr, 0)) w->proc->kill();
+      futex_wake(&w->tasks.header()->tail, 1);
+      stopping.push_back(std::move(w));
+    }
+    workers.clear();
+    lk.unlock();
+    for (auto& w : stopping) {
+      if (!w->proc->join(std::chrono::seconds(10))) {
+        w->proc->kill();
+        w->proc->join();
+      }
+    }
+  }
+};
+
+ProcessPoolExecutor::ProcessPoolExecutor(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->workers.resize(impl_->nworkers);
+  impl_->manager = std::thread([this] { impl_->run(); });
+}
+
+ProcessPoolExecutor::~ProcessPoolExecutor() { shutdown(true, false); }
+
+void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
+  std::unique_lock lk(impl_->mu);
+  if (impl_->shutting_down) throw ShutdownError();
+  if (impl_->broken) throw BrokenExecutor("the process pool is broken: " + impl_->broken_reason);
+  if (job->record.size() > SpscRing(nullptr, nullptr, impl_->ring_bytes).max_record())
+    throw std::length_error("ProcessPoolExecutor: the task's encoded arguments (" + std::to_string(job->record.size()) +
+                            " bytes) exceed the pool's ring (" + std::to_string(impl_->ring_bytes) +
+                            " bytes); raise Options::ring_bytes or pass the data through SharedMemory");
+  std::uint64_t id = impl_->next_id++;
+  std::memcpy(job->record.data() + offsetof(detail::TaskWire, id), &id, sizeof id);
+  std::int64_t timeout_ns;
+  std::memcpy(&timeout_ns, job->record.data() + offsetof(detail::TaskWire, timeout_ns), sizeof timeout_ns);
+  if (timeout_ns <= 0 && impl_->opts.task_timeout.count() > 0) {
+    timeout_ns = impl_->opts.task_timeout.count();
+    std::memcpy(job->record.data() + offsetof(detail::TaskWire, timeout_ns), &timeout_ns, sizeof timeout_ns);
+  }
+  impl_->pending.push_back(std::move(job));
+  impl_->dispatch_locked();
+}
+
+void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {
+  std::deque<std::unique_ptr<ProcessJob>> cancelled;
+  {
+    std::unique_lock lk(impl_->mu);
+    impl_->shutting_down = true;
+    if (cancel_futures) {
+      for (auto& j : impl_->pending) j->cancel();
+      cancelled.swap(impl_->pending);
+    }
+  }
+  cancelled.clear();
+  impl_->ring_manager();
+  if (wait) {
+    std::lock_guard g(impl_->join_mu);
+    // From a done-callback (which runs on the manager thread) there is nothing to wait for: the manager
+    // finishes by itself; the destructor of the pool, called elsewhere, joins it.
+    if (impl_->manager.joinable() && impl_->manager.get_id() != std::this_thread::get_id()) impl_->manager.join();
+  }
+}
+
+std::size_t ProcessPoolExecutor::max_workers() const noexcept { return impl_->nworkers; }
+
+std::vector<pid_t> ProcessPoolExecutor::worker_pids() const {
+  std::unique_lock lk(impl_->mu);
+  std::vector<pid_t> out;
+  for (auto& w : impl_->workers)
+    if (w) out.push_back(w->proc->pid());
+  return out;
+}
+
+std::size_t ProcessPoolExecutor::workers_replaced() const noexcept { return impl_->replaced.load(); }
+
+}  // namespace tandem
