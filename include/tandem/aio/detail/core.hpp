@@ -1,0 +1,144 @@
+// tandem/aio/detail/core.hpp — the small intrusive pieces every aio awaitable is built from.
+//
+// Not public API. Waiters (a task parked on a lock, a queue, a timer) are nodes that live inside the
+// suspended coroutine's own frame, so parking a task allocates nothing and unparking it on
+// cancellation is O(1) and leaves no residue behind.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tandem::aio {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
+
+class EventLoop;
+
+namespace detail {
+
+class TaskCoreBase;
+
+/// A node of an intrusive, circular, doubly linked list. Unlinking is O(1) and idempotent.
+struct ListNode {
+  ListNode* prev = nullptr;
+  ListNode* next = nullptr;
+  bool linked() const noexcept { return next != nullptr; }
+  void unlink() noexcept {
+    if (next) {
+      prev->next = next;
+      next->prev = prev;
+      prev = next = nullptr;
+    }
+  }
+};
+
+/// FIFO of ListNodes (not owning). Non-movable: the sentinel is referenced by its members.
+class List {
+ public:
+  List() noexcept { head_.prev = head_.next = &head_; }
+  List(const List&) = delete;
+  List& operator=(const List&) = delete;
+  ~List() { clear(); }
+
+  bool empty() const noexcept { return head_.next == &head_; }
+  ListNode* front() const noexcept { return empty() ? nullptr : head_.next; }
+  void push_back(ListNode* n) noexcept {
+    n->prev = head_.prev;
+    n->next = &head_;
+    head_.prev->next = n;
+    head_.prev = n;
+  }
+  ListNode* pop_front() noexcept {
+    if (empty()) return nullptr;
+    ListNode* n = head_.next;
+    n->unlink();
+    return n;
+  }
+  std::size_t size() const noexcept {
+    std::size_t n = 0;
+    for (auto* p = head_.next; p != &head_; p = p->next) ++n;
+    return n;
+  }
+  template <class F>
+  void for_each(F f) const {
+    for (auto* p = head_.next; p != &head_; p = p->next) f(p);
+  }
+  /// Unlinks every node without notifying anyone.
+  void clear() noexcept {
+    while (pop_front()) {
+    }
+  }
+
+ private:
+  ListNode head_;
+};
+
+/// An entry of the loop's timer heap. Embedded in the awaitable or timer that owns it; `index` lets the
+/// heap remove it in O(log n) when the wait is cancelled.
+struct TimerNode {
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  TimePoint when{};
+  std::uint64_t seq = 0;  // ties broken in scheduling order, like asyncio
+  std::size_t index = npos;
+  void (*fire)(TimerNode*) noexcept = nullptr;
+  bool armed() const noexcept { return index != npos; }
+};
+
+/// Binary min-heap of TimerNodes ordered by (when, seq), with removal from the middle.
+class TimerHeap {
+ public:
+  void push(TimerNode* n);
+  void remove(TimerNode* n) noexcept;
+  TimerNode* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
+  TimerNode* pop() noexcept;
+  std::size_t size() const noexcept { return heap_.size(); }
+  bool empty() const noexcept { return heap_.empty(); }
+
+ private:
+  static bool before(const TimerNode* a, const TimerNode* b) noexcept {
+    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+  }
+  void place(std::size_t i, TimerNode* n) noexcept {
+    heap_[i] = n;
+    n->index = i;
+  }
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+
+  std::vector<TimerNode*> heap_;
+  std::uint64_t next_seq_ = 0;
+};
+
+/// Where a suspended task is parked. TaskCoreBase::cancel() calls cancel_wait() so that the awaitable
+/// can unregister itself (timer, waiter list, fd interest) and resume the task with CancelledError.
+class Suspension {
+ public:
+  /// true: the wait is (or will be) interrupted with CancelledError. false: it cannot be interrupted
+  /// now, and the task remembers the request for its next suspension point.
+  virtual bool cancel_wait() noexcept = 0;
+
+ protected:
+  ~Suspension() = default;
+};
+
+/// A one-shot callback for fd readiness, cheaper than a std::function (used by streams).
+class FdWaiter {
+ public:
+  virtual void on_fd_ready() noexcept = 0;
+
+ protected:
+  ~FdWaiter() = default;
+};
+
+/// An item of the ready queue: run(arg, true) executes it, run(arg, false) discards it (loop closed).
+struct Ready {
+  void (*run)(void* arg, bool execute);
+  void* arg;
+};
+
+}  // namespace detail
+}  // namespace tandem::aio

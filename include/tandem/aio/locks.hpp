@@ -1,0 +1,276 @@
+// tandem/aio/locks.hpp — synchronization between tasks of one loop (Python: asyncio.locks).
+//
+// Not thread-safe (like asyncio's): they coordinate tasks on the same loop. Every wait is a suspension
+// point: cancelling a task parked in one removes it from the wait list at once, and whatever the
+// primitive hands over (the lock, a permit) is handed to the next waiter instead, in FIFO order.
+//
+//   aio::Lock lock;
+//   {
+//     auto guard = co_await lock.scoped();   // Python: async with lock:
+//     ...                                    // released when guard goes out of scope
+//   }
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <utility>
+
+#include "tandem/aio/detail/core.hpp"
+#include "tandem/aio/detail/waiters.hpp"
+#include "tandem/aio/exceptions.hpp"
+#include "tandem/aio/task.hpp"
+
+namespace tandem::aio {
+
+/// Releases a Lock or Semaphore when destroyed (from scoped()). Movable; release() releases early.
+template <class Primitive>
+class [[nodiscard]] Releaser {
+ public:
+  explicit Releaser(Primitive* p) noexcept : p_(p) {}
+  Releaser(Releaser&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Releaser& operator=(Releaser&& o) noexcept {
+    if (this != &o) {
+      release();
+      p_ = std::exchange(o.p_, nullptr);
+    }
+    return *this;
+  }
+  ~Releaser() { release(); }
+  void release() noexcept {
+    if (p_) std::exchange(p_, nullptr)->release();
+  }
+
+ private:
+  Primitive* p_;
+};
+
+/// A flag tasks can wait for (Python: asyncio.Event). set() wakes every waiter; clear() resets it.
+class Event {
+ public:
+  Event() = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  bool is_set() const noexcept { return flag_; }
+  /// Sets the flag and wakes every waiting task.
+  void set() noexcept;
+  void clear() noexcept { flag_ = false; }
+
+  class Wait final : detail::ParkedWaiter {
+   public:
+    explicit Wait(Event& e) noexcept : e_(e) {}
+    bool await_ready() const noexcept { return e_.flag_; }
+    bool await_suspend(std::coroutine_handle<> h) { return park(e_.waiters_, h, "Event::wait"); }
+    bool await_resume() const {
+      throw_if_cancelled();
+      return true;
+    }
+
+   private:
+    Event& e_;
+  };
+  /// Waits until the flag is set (returns at once if it is). Returns true, as Python does.
+  Wait wait() noexcept { return Wait(*this); }
+
+ private:
+  bool flag_ = false;
+  detail::List waiters_;
+};
+
+/// A mutual-exclusion lock for tasks (Python: asyncio.Lock). Fair: FIFO hand-over on release.
+class Lock {
+ public:
+  Lock() = default;
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+  bool locked() const noexcept { return locked_; }
+  /// Releases the lock, handing it to the first waiter. Throws InvalidStateError if not locked.
+  void release();
+
+  class Acquire : protected detail::ParkedWaiter {
+   public:
+    explicit Acquire(Lock& l) noexcept : l_(l) {}
+    bool await_ready() noexcept {
+      if (!l_.locked_ && l_.waiters_.empty()) {
+        l_.locked_ = true;
+        return true;
+      }
+      return false;
+    }
+    bool await_suspend(std::coroutine_handle<> h) { return park(l_.waiters_, h, "Lock::acquire"); }
+    bool await_resume() const {
+      throw_if_cancelled();
+      return true;  // the lock was handed to us by release()
+    }
+
+   protected:
+    Lock& l_;
+  };
+  class ScopedAcquire final : public Acquire {
+   public:
+    using Acquire::Acquire;
+    Releaser<Lock> await_resume() const {
+      Acquire::await_resume();
+      return Releaser<Lock>(&l_);
+    }
+  };
+  /// Acquires the lock (Python: await lock.acquire()); pair with release().
+  Acquire acquire() noexcept { return Acquire(*this); }
+  /// Acquires the lock and returns a guard that releases it (Python: async with lock).
+  ScopedAcquire scoped() noexcept { return ScopedAcquire(*this); }
+
+ private:
+  friend class Condition;
+  bool locked_ = false;
+  detail::List waiters_;
+};
+
+/// A counter of permits (Python: asyncio.Semaphore). acquire() takes one, waiting while none is left.
+class Semaphore {
+ public:
+  explicit Semaphore(std::size_t value = 1) noexcept : value_(value) {}
+  Semaphore(const Semaphore&) = delete;
+  Semaphore& operator=(const Semaphore&) = delete;
+  virtual ~Semaphore() = default;
+
+  /// True when acquire() would wait.
+  bool locked() const noexcept { return value_ == 0; }
+  std::size_t value() const noexcept { return value_; }
+  /// Returns a permit (to the first waiter, if any).
+  virtual void release();
+
+  class Acquire : protected detail::ParkedWaiter {
+   public:
+    explicit Acquire(Semaphore& s) noexcept : s_(s) {}
+    bool await_ready() noexcept {
+      if (s_.value_ > 0 && s_.waiters_.empty()) {
+        --s_.value_;
+        return true;
+      }
+      return false;
+    }
+    bool await_suspend(std::coroutine_handle<> h) { return park(s_.waiters_, h, "Semaphore::acquire"); }
+    bool await_resume() const {
+      throw_if_cancelled();
+      return true;
+    }
+
+   protected:
+    Semaphore& s_;
+  };
+  class ScopedAcquire final : public Acquire {
+   public:
+    using Acquire::Acquire;
+    Releaser<Semaphore> await_resume() const {
+      Acquire::await_resume();
+      return Releaser<Semaphore>(&s_);
+    }
+  };
+  Acquire acquire() noexcept { return Acquire(*this); }
+  /// Takes a permit and returns a guard that gives it back (Python: async with sem).
+  ScopedAcquire scoped() noexcept { return ScopedAcquire(*this); }
+
+ protected:
+  std::size_t value_;
+  detail::List waiters_;
+};
+
+/// A Semaphore that refuses to be released above its initial value (Python: asyncio.BoundedSemaphore):
+/// release() then throws InvalidStateError, catching unbalanced acquire/release pairs.
+class BoundedSemaphore final : public Semaphore {
+ public:
+  explicit BoundedSemaphore(std::size_t value = 1) noexcept : Semaphore(value), bound_(value) {}
+  void release() override;
+
+ private:
+  std::size_t bound_;
+};
+
+/// A condition variable for tasks (Python: asyncio.Condition). wait() releases the lock, waits for
+/// notify(), and re-acquires the lock before returning — also when cancelled, so the caller always
+/// holds the lock afterwards.
+class Condition {
+ public:
+  /// Uses its own Lock.
+  Condition() : lock_(&own_) {}
+  /// Shares `lock` (which must outlive the condition).
+  explicit Condition(Lock& lock) : lock_(&lock) {}
+  Condition(const Condition&) = delete;
+  Condition& operator=(const Condition&) = delete;
+
+  Lock& lock() noexcept { return *lock_; }
+  Lock::Acquire acquire() noexcept { return lock_->acquire(); }
+  Lock::ScopedAcquire scoped() noexcept { return lock_->scoped(); }
+  void release() { lock_->release(); }
+  bool locked() const noexcept { return lock_->locked(); }
+
+  /// Waits until notified. The lock must be held (InvalidStateError otherwise).
+  Task<void> wait();
+  /// Waits until pred() is true (checked with the lock held). Returns pred()'s last value.
+  template <class Pred>
+  Task<bool> wait_for(Pred pred) {
+    while (!pred()) co_await wait();
+    co_return true;
+  }
+  /// Wakes up to n waiters. The lock must be held.
+  void notify(std::size_t n = 1);
+  void notify_all() { notify(static_cast<std::size_t>(-1)); }
+
+ private:
+  class NotifyWait;
+  Lock own_;
+  Lock* lock_;
+  detail::List waiters_;
+};
+
+/// A rendezvous of `parties` tasks (Python: asyncio.Barrier). wait() returns the arrival index
+/// (0 .. parties-1) once all have arrived. abort() breaks it: current and later waiters get
+/// BrokenBarrierError; reset() breaks current waiters and makes it usable again.
+class Barrier {
+ public:
+  explicit Barrier(std::size_t parties);
+  Barrier(const Barrier&) = delete;
+  Barrier& operator=(const Barrier&) = delete;
+
+  std::size_t parties() const noexcept { return parties_; }
+  std::size_t n_waiting() const noexcept { return arrived_; }
+  bool broken() const noexcept { return broken_; }
+  void abort() noexcept;
+  void reset() noexcept;
+
+  class Wait final : detail::ParkedWaiter {
+   public:
+    explicit Wait(Barrier& b) noexcept : b_(b) {}
+    bool await_ready();
+    bool await_suspend(std::coroutine_handle<> h) {
+      if (!park(b_.waiters_, h, "Barrier::wait")) {
+        --b_.arrived_;
+        return false;
+      }
+      return true;
+    }
+    std::size_t await_resume() const {
+      throw_if_cancelled();
+      if (broken_wake_) throw BrokenBarrierError();
+      return index_;
+    }
+
+   private:
+    friend class Barrier;
+    void on_cancelled() noexcept override { --b_.arrived_; }
+    Barrier& b_;
+    std::size_t index_ = 0;
+    bool broken_wake_ = false;
+  };
+  Wait wait() noexcept { return Wait(*this); }
+
+ private:
+  void wake(bool broken) noexcept;
+  std::size_t parties_;
+  std::size_t arrived_ = 0;
+  bool broken_ = false;
+  detail::List waiters_;
+};
+
+}  // namespace tandem::aio

@@ -1,0 +1,134 @@
+// tandem/aio/streams.hpp — TCP streams on the loop (Python: asyncio.streams).
+//
+//   auto server = co_await aio::start_server(
+//       [](aio::StreamReader reader, aio::StreamWriter writer) -> aio::Task<void> {
+//         std::string line = co_await reader.readline();
+//         writer.write(line);                 // echo
+//         co_await writer.drain();
+//         writer.close();
+//       },
+//       "127.0.0.1", 0);                      // port 0: any free port; server.port() tells which
+//   auto [reader, writer] = co_await aio::open_connection("127.0.0.1", server.port());
+//
+// Errors are exceptions with the errno in them: ConnectionRefusedError (nobody listens),
+// ConnectionResetError (the peer reset, or the pipe broke while writing), IncompleteReadError (EOF
+// before readexactly/readuntil were satisfied), LimitOverrunError (no separator within limit()).
+// Time limits come from the generic scopes: `co_await aio::timeout(2s, reader.readexactly(4))` throws
+// TimeoutError and leaves no registration behind. Every read or connect is a suspension point that
+// cancellation interrupts cleanly.
+//
+// A reader and its writer share one socket; it is closed by writer.close() or when the last copy of
+// both is gone. Streams belong to the loop that created them: do not keep them past aio::run().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tandem/aio/exceptions.hpp"
+#include "tandem/aio/task.hpp"
+
+namespace tandem::aio {
+
+namespace detail {
+class Transport;
+class ServerState;
+}  // namespace detail
+
+/// Reading side of a connection (Python: asyncio.StreamReader).
+class StreamReader {
+ public:
+  StreamReader() = default;
+  explicit StreamReader(std::shared_ptr<detail::Transport> t) : t_(std::move(t)) {}
+
+  /// Up to n bytes (at least one unless at EOF, where it returns ""); n < 0 reads until EOF.
+  Task<std::string> read(std::ptrdiff_t n = -1);
+  /// Exactly n bytes, or IncompleteReadError (holding what arrived) at EOF.
+  Task<std::string> readexactly(std::size_t n);
+  /// Up to and including "\n"; at EOF the partial line (possibly empty) without error.
+  Task<std::string> readline();
+  /// Up to and including `separator`; IncompleteReadError at EOF, LimitOverrunError past limit().
+  Task<std::string> readuntil(std::string separator = "\n");
+  /// True once the peer closed its side and the buffer is empty.
+  bool at_eof() const;
+  /// Buffer limit for readuntil/readline (64 KiB by default, as asyncio).
+  std::size_t limit() const;
+  void set_limit(std::size_t limit);
+
+ private:
+  std::shared_ptr<detail::Transport> t_;
+};
+
+/// Writing side of a connection (Python: asyncio.StreamWriter).
+class StreamWriter {
+ public:
+  StreamWriter() = default;
+  explicit StreamWriter(std::shared_ptr<detail::Transport> t) : t_(std::move(t)) {}
+
+  /// Queues data (sent at once if the socket takes it; the rest in the background). Throws
+  /// ConnectionError after close() or once the connection broke.
+  void write(std::string_view data);
+  /// Waits until everything written so far was handed to the kernel; throws if the connection broke.
+  Task<void> drain();
+  /// Half-closes after the queued data (the peer's read sees EOF; we can still read).
+  void write_eof();
+  /// Closes the connection once queued data is sent (both directions).
+  void close();
+  bool is_closing() const;
+  /// Waits until the socket is actually closed.
+  Task<void> wait_closed();
+  /// "host:port" of the peer (Python: get_extra_info('peername')).
+  std::string peername() const;
+  /// Bytes queued but not yet sent (Python: transport.get_write_buffer_size()).
+  std::size_t write_buffer_size() const;
+
+ private:
+  std::shared_ptr<detail::Transport> t_;
+};
+
+/// The pair open_connection() returns; `auto [reader, writer] = co_await open_connection(...)`.
+struct Connection {
+  StreamReader reader;
+  StreamWriter writer;
+};
+
+/// Connects to host:port (IPv4/IPv6 literals or names; names are resolved with a blocking
+/// getaddrinfo). Throws ConnectionRefusedError / ConnectionError.
+Task<Connection> open_connection(std::string host, std::uint16_t port);
+
+/// A listening server (Python: asyncio.Server). Copies share it.
+class Server {
+ public:
+  Server() = default;
+  explicit Server(std::shared_ptr<detail::ServerState> s) : s_(std::move(s)) {}
+  /// The port it listens on (useful after binding port 0).
+  std::uint16_t port() const;
+  bool is_serving() const;
+  /// Connections whose handler has not finished yet.
+  std::size_t active_connections() const;
+  /// Stops accepting; running handlers go on.
+  void close();
+  /// Cancels the handlers still running (Python 3.13: close_clients).
+  void close_clients();
+  /// Waits until closed and every handler has finished.
+  Task<void> wait_closed();
+  /// Serves until close(); cancelling it closes the server (Python: serve_forever).
+  Task<void> serve_forever();
+
+ private:
+  std::shared_ptr<detail::ServerState> s_;
+};
+
+/// Handler run as a new task (named "connection <peer>") for each accepted connection. The server keeps
+/// the callable alive while any handler runs, so a lambda's captures stay valid.
+using ClientConnectedCallback = std::function<Task<void>(StreamReader, StreamWriter)>;
+
+/// Listens on host:port and runs `on_client` for each connection (Python: asyncio.start_server).
+/// A failing handler is reported like any task whose exception nobody retrieved.
+Task<Server> start_server(ClientConnectedCallback on_client, std::string host, std::uint16_t port,
+                          int backlog = 4096);
+
+}  // namespace tandem::aio

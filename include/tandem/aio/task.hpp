@@ -1,0 +1,517 @@
+// tandem/aio/task.hpp — the coroutine type Task<T> and the scheduled task TaskHandle<T>
+// (Python: a coroutine object and asyncio.Task).
+//
+// `Task<T>` is what an async function returns. It is lazy: nothing runs until it is awaited
+// (`co_await child()`, which runs it inline in the awaiting task, resuming by symmetric transfer) or
+// handed to `create_task()` (which schedules it as an independent task on the loop, like
+// asyncio.create_task). The coroutine frame is the only allocation of an awaited child; it is freed when
+// the Task object is destroyed, and a scheduled task's frame is freed as soon as it finishes.
+//
+//   tandem::aio::Task<int> answer() { co_await tandem::aio::sleep(10ms); co_return 42; }
+//   tandem::aio::Task<void> supervisor() {
+//     auto spinner = tandem::aio::create_task(spin("thinking!"), "spinner");
+//     int result = co_await answer();   // runs inline
+//     spinner.cancel();                 // spin() sees CancelledError at its current co_await
+//   }
+//
+// Cancellation (as in asyncio): handle.cancel() makes the task's current suspension point — or, if it
+// is not suspended, its next one — throw tandem::CancelledError. It unwinds through nested co_awaits,
+// runs destructors, and may be caught. A task whose coroutine lets CancelledError escape ends
+// "cancelled". A co_await that completes without suspending (an already-set Event, an uncontended
+// Lock) is not a suspension point, exactly as in asyncio. One deliberate difference: if the awaited
+// thing already happened (the task was woken holding the lock, the queue item, the timer) and cancel()
+// arrives before the task ran again, that co_await still completes and the *next* suspension point
+// throws (or the task ends cancelled if it finishes first) — asyncio would throw at once and must then
+// re-queue what it was handed; here nothing handed over can be lost.
+//
+// A task that failed and whose exception nobody looked at (result(), exception(), co_await) is
+// reported on stderr when its last handle goes away ("Task exception was never retrieved").
+//
+// Everything here is for the loop's thread only; use run_coroutine_threadsafe() from other threads.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tandem/aio/detail/core.hpp"
+#include "tandem/aio/events.hpp"
+#include "tandem/errors.hpp"
+
+namespace tandem::aio {
+
+namespace detail {
+
+/// Fired when a task completes; lives in the waiting awaitable (no allocation).
+struct DoneWaiter : ListNode {
+  virtual void on_task_done() noexcept = 0;
+
+ protected:
+  ~DoneWaiter() = default;
+};
+
+/// The type-independent part of a scheduled task: state, cancellation protocol, completion.
+/// Reference counted (not atomically: loop thread only); the loop holds a reference while it is pending.
+class TaskCoreBase : public ListNode {
+ public:
+  enum class Status : std::uint8_t { pending, finished, failed, cancelled };
+
+  TaskCoreBase(EventLoop& loop, std::string name) noexcept;
+  TaskCoreBase(const TaskCoreBase&) = delete;
+  TaskCoreBase& operator=(const TaskCoreBase&) = delete;
+
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) delete this;
+  }
+
+  EventLoop& loop() const noexcept { return *loop_; }
+  Status status() const noexcept { return status_; }
+  bool done() const noexcept { return status_ != Status::pending; }
+  std::string name() const;
+  void set_name(std::string name) {
+    if (!name.empty() || extras_) extras().name = std::move(name);
+  }
+  std::uint64_t id() const noexcept { return id_; }
+
+  bool cancel(std::string message = {});
+  int cancelling() const noexcept { return cancel_requests_; }
+  int uncancel() noexcept;
+  CancelledError cancelled_error() const;
+  /// The message of the latest cancel() (passed on to awaited tasks, as asyncio does).
+  const std::string& cancel_message() const noexcept;
+  std::exception_ptr error() const noexcept { return error_; }
+  void mark_retrieved() noexcept { retrieved_ = true; }
+
+  /// Schedules fn(*this) with call_soon when the task is done (at once if it already is).
+  void add_done_callback(std::function<void(TaskCoreBase&)> fn);
+  void add_done_waiter(DoneWaiter* w) noexcept { done_waiters_.push_back(w); }
+
+  // ---- the suspension protocol used by every awaitable ----
+  /// Consumes a pending cancellation request (cancel() while not suspended). An awaitable calls it
+  /// right before suspending and, if true, resumes at once and throws cancelled_error().
+  bool take_pending_cancel() noexcept {
+    if (!must_cancel_) return false;
+    must_cancel_ = false;
+    return true;
+  }
+  void suspend_on(Suspension* s, std::coroutine_handle<> h) noexcept {
+    waiting_on_ = s;
+    resume_point_ = h;
+  }
+  /// Makes the parked task runnable again (next loop iteration).
+  void wake() noexcept;
+  bool is_waiting() const noexcept { return waiting_on_ != nullptr; }
+
+  /// Called by the root coroutine's final_suspend (the frame is destroyed inside).
+  virtual void on_final() noexcept = 0;
+  /// Destroys the frame of a task that never finished (loop torn down); marks it cancelled silently.
+  void abandon() noexcept;
+  /// Schedules the first step.
+  void start(std::coroutine_handle<> root) noexcept;
+  /// The task a ready-queue item would step, or nullptr for a plain callback (debug reports).
+  static TaskCoreBase* task_of(const Ready& r) noexcept {
+    return r.run == &step_thunk ? static_cast<TaskCoreBase*>(r.arg) : nullptr;
+  }
+
+ protected:
+  virtual ~TaskCoreBase();
+  virtual void destroy_frame() noexcept = 0;
+  /// Records the outcome of the coroutine and notifies waiters/callbacks.
+  void complete(std::exception_ptr error) noexcept;
+
+ private:
+  static void step_thunk(void* self, bool execute);
+  void step() noexcept;
+
+  EventLoop* loop_;
+  std::uint64_t id_;
+  std::uint32_t refs_ = 1;
+  Status status_ = Status::pending;
+  bool must_cancel_ = false;
+  bool scheduled_ = false;
+  bool started_ = false;
+  bool retrieved_ = false;
+  int cancel_requests_ = 0;
+  Suspension* waiting_on_ = nullptr;
+  std::coroutine_handle<> resume_point_;
+  std::exception_ptr error_;
+  List done_waiters_;
+  // Rarely used state lives apart, so that a plain task stays small (a million tasks is a normal load).
+  struct Extras {
+    std::string name;
+    std::string cancel_message;
+    std::vector<std::function<void(TaskCoreBase&)>> callbacks;
+  };
+  Extras& extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  std::unique_ptr<Extras> extras_;
+};
+
+/// Current task of the running loop, or throws InvalidStateError naming `what` (an awaitable used
+/// outside a task, e.g. a Task driven by hand).
+TaskCoreBase& current_task_for(const char* what);
+
+class PromiseBase {
+ public:
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct FinalAwaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      PromiseBase& p = h.promise();
+      if (p.continuation_) return p.continuation_;  // an awaited child: resume the parent directly
+      if (p.core_) p.core_->on_final();              // a scheduled task: destroys this frame
+      return std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+  void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+  std::coroutine_handle<> continuation_;
+  TaskCoreBase* core_ = nullptr;
+  std::exception_ptr error_;
+};
+
+template <class T>
+class TaskPromise;
+
+}  // namespace detail
+
+/// The coroutine type of an async function returning T (see the file comment). Move-only; lazy.
+template <class T = void>
+class [[nodiscard]] Task {
+ public:
+  using promise_type = detail::TaskPromise<T>;
+  using handle_type = std::coroutine_handle<promise_type>;
+  using value_type = T;
+
+  Task() noexcept = default;
+  explicit Task(handle_type h) noexcept : h_(h) {}
+  Task(Task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  Task& operator=(Task&& o) noexcept {
+    if (this != &o) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  ~Task() {
+    if (h_) h_.destroy();
+  }
+
+  /// False for a moved-from or default-constructed Task.
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+  /// Gives up ownership of the frame (create_task uses this).
+  handle_type release() noexcept { return std::exchange(h_, {}); }
+
+  struct Awaiter {
+    handle_type h;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+      h.promise().continuation_ = parent;
+      return h;  // symmetric transfer into the child
+    }
+    T await_resume() { return h.promise().take_result(); }
+  };
+  /// Runs the coroutine inline in the awaiting task and returns its result (or rethrows).
+  Awaiter operator co_await() && {
+    if (!h_) throw InvalidStateError("co_await on an empty Task (moved from, or handed to create_task)");
+    if (h_.done()) throw InvalidStateError("this Task was already awaited: a coroutine runs once");
+    return Awaiter{h_};
+  }
+  Awaiter operator co_await() & { return std::move(*this).operator co_await(); }
+
+ private:
+  handle_type h_;
+};
+
+namespace detail {
+
+template <class T>
+class TaskPromise : public PromiseBase {
+  static_assert(!std::is_reference_v<T>, "Task<T&> is not supported: return a pointer or std::reference_wrapper");
+
+ public:
+  Task<T> get_return_object() noexcept { return Task<T>(std::coroutine_handle<TaskPromise>::from_promise(*this)); }
+  template <class U = T>
+  void return_value(U&& v) {
+    value_.emplace(std::forward<U>(v));
+  }
+  T take_result() {
+    if (error_) std::rethrow_exception(error_);
+    return std::move(*value_);
+  }
+  std::optional<T> value_;
+};
+
+template <>
+class TaskPromise<void> : public PromiseBase {
+ public:
+  Task<void> get_return_object() noexcept {
+    return Task<void>(std::coroutine_handle<TaskPromise>::from_promise(*this));
+  }
+  void return_void() noexcept {}
+  void take_result() {
+    if (error_) std::rethrow_exception(error_);
+  }
+};
+
+/// Value storage: void becomes an empty struct so that every T has a result slot.
+struct Unit {};
+template <class T>
+using Stored = std::conditional_t<std::is_void_v<T>, Unit, T>;
+
+template <class T>
+class TaskCore final : public TaskCoreBase {
+ public:
+  using handle_type = typename Task<T>::handle_type;
+  TaskCore(EventLoop& loop, std::string name, handle_type frame) noexcept
+      : TaskCoreBase(loop, std::move(name)), frame_(frame) {
+    frame_.promise().core_ = this;
+  }
+
+  void on_final() noexcept override {
+    auto& p = frame_.promise();
+    std::exception_ptr err = p.error_;
+    if constexpr (!std::is_void_v<T>) {
+      if (!err) {
+        try {
+          value_.emplace(std::move(*p.value_));
+        } catch (...) {
+          err = std::current_exception();
+        }
+      }
+    }
+    destroy_frame();
+    complete(std::move(err));
+  }
+
+  /// Valid once finished; rethrows CancelledError / the task's exception otherwise.
+  Stored<T>& value() {
+    check();
+    if constexpr (std::is_void_v<T>) {
+      static Unit unit;
+      return unit;
+    } else {
+      return *value_;
+    }
+  }
+
+  void check() {
+    switch (status()) {
+      case Status::pending:
+        throw InvalidStateError("task '" + name() + "' is not done yet: co_await it instead of calling result()");
+      case Status::cancelled:
+        throw cancelled_error();
+      case Status::failed:
+        mark_retrieved();
+        std::rethrow_exception(error());
+      case Status::finished:
+        break;
+    }
+  }
+
+ protected:
+  ~TaskCore() override { destroy_frame(); }
+  void destroy_frame() noexcept override {
+    if (frame_) {
+      frame_.destroy();
+      frame_ = {};
+    }
+  }
+
+ private:
+  handle_type frame_;
+  std::optional<Stored<T>> value_;
+};
+
+/// Awaits a scheduled task's completion. With `propagate`, cancelling the waiter cancels the awaited
+/// task and keeps waiting for it (asyncio's behaviour for `await task`); without it (shield), the
+/// waiter alone gets CancelledError and the task runs on.
+template <class T, bool Move>
+class AwaitTask final : DoneWaiter, Suspension {
+ public:
+  AwaitTask(TaskCore<T>* core, bool propagate) noexcept : core_(core), propagate_(propagate) {}
+  AwaitTask(const AwaitTask&) = delete;
+  ~AwaitTask() { unlink(); }
+
+  bool await_ready() const noexcept { return core_->done(); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &current_task_for("co_await on a task");
+    if (task_ == core_) throw InvalidStateError("task '" + core_->name() + "' cannot await itself");
+    if (task_->take_pending_cancel()) {
+      cancelled_ = true;
+      return false;
+    }
+    core_->add_done_waiter(this);
+    task_->suspend_on(this, h);
+    return true;
+  }
+  decltype(auto) await_resume() {
+    if (cancelled_) throw task_->cancelled_error();
+    if constexpr (std::is_void_v<T>) {
+      core_->check();
+    } else if constexpr (Move) {
+      return T(std::move(core_->value()));
+    } else {
+      return static_cast<T&>(core_->value());
+    }
+  }
+
+ private:
+  void on_task_done() noexcept override { task_->wake(); }
+  bool cancel_wait() noexcept override {
+    if (propagate_) return core_->cancel(task_->cancel_message());
+    unlink();
+    cancelled_ = true;
+    task_->wake();
+    return true;
+  }
+
+  TaskCore<T>* core_;
+  TaskCoreBase* task_ = nullptr;
+  bool propagate_;
+  bool cancelled_ = false;
+};
+
+}  // namespace detail
+
+/// A task scheduled on a loop (Python: asyncio.Task), returned by create_task(). Copies share the task.
+/// All members are for the loop's thread.
+template <class T = void>
+class TaskHandle {
+ public:
+  using value_type = T;
+
+  TaskHandle() noexcept = default;
+  explicit TaskHandle(detail::TaskCore<T>* core, bool adopt = true) noexcept : core_(core) {
+    if (core_ && !adopt) core_->add_ref();
+  }
+  TaskHandle(const TaskHandle& o) noexcept : core_(o.core_) {
+    if (core_) core_->add_ref();
+  }
+  TaskHandle(TaskHandle&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+  TaskHandle& operator=(TaskHandle o) noexcept {
+    std::swap(core_, o.core_);
+    return *this;
+  }
+  ~TaskHandle() {
+    if (core_) core_->release();
+  }
+
+  bool valid() const noexcept { return core_ != nullptr; }
+
+  /// Requests cancellation (see the file comment). Returns false if the task is already done.
+  /// `message` becomes the CancelledError's what().
+  bool cancel(std::string message = {}) { return core().cancel(std::move(message)); }
+  bool cancelled() const { return core().status() == detail::TaskCoreBase::Status::cancelled; }
+  bool done() const { return core().done(); }
+  /// Number of pending cancellation requests (Python 3.11: Task.cancelling).
+  int cancelling() const { return core().cancelling(); }
+  /// Withdraws one cancellation request; returns the remaining count (Python 3.11: Task.uncancel).
+  int uncancel() { return core().uncancel(); }
+
+  /// The result; throws InvalidStateError while pending, CancelledError if cancelled, or the task's own
+  /// exception. On an lvalue, a reference into the task (alive while any handle is); on an rvalue, moved.
+  decltype(auto) result() & {
+    if constexpr (std::is_void_v<T>)
+      core().check();
+    else
+      return static_cast<T&>(core().value());
+  }
+  T result() && {
+    if constexpr (std::is_void_v<T>)
+      core().check();
+    else
+      return T(std::move(core().value()));
+  }
+  /// The task's exception (nullptr if it succeeded); throws CancelledError / InvalidStateError like result().
+  std::exception_ptr exception() const {
+    auto& c = core();
+    if (c.status() == detail::TaskCoreBase::Status::failed) {
+      c.mark_retrieved();
+      return c.error();
+    }
+    if (c.status() != detail::TaskCoreBase::Status::finished) c.check();
+    return nullptr;
+  }
+
+  /// "Task-N" unless named at creation or with set_name().
+  std::string name() const { return core().name(); }
+  void set_name(std::string name) { core().set_name(std::move(name)); }
+  EventLoop& get_loop() const { return core().loop(); }
+  /// As Python prints a task: "<Task pending name='spinner'>" (or finished / cancelled / failed).
+  std::string repr() const {
+    static constexpr const char* kStates[] = {"pending", "finished", "finished (failed)", "cancelled"};
+    return std::string("<Task ") + kStates[static_cast<int>(core().status())] + " name='" + core().name() + "'>";
+  }
+
+  /// Schedules fn(handle) with call_soon when the task is done (Python: add_done_callback).
+  template <class F>
+  void add_done_callback(F fn) {
+    core().add_done_callback([fn = std::move(fn)](detail::TaskCoreBase& c) mutable {
+      fn(TaskHandle(static_cast<detail::TaskCore<T>*>(&c), false));
+    });
+  }
+
+  /// Waits for the task. Cancelling the waiter cancels this task too and waits for it to unwind
+  /// (asyncio's semantics); use shield() to prevent that.
+  auto operator co_await() const& { return detail::AwaitTask<T, false>(core_ptr(), true); }
+  auto operator co_await() && { return detail::AwaitTask<T, true>(core_ptr(), true); }
+
+  detail::TaskCore<T>* core_ptr() const {
+    if (!core_) throw InvalidStateError("empty TaskHandle");
+    return core_;
+  }
+  friend bool operator==(const TaskHandle& a, const TaskHandle& b) noexcept { return a.core_ == b.core_; }
+
+ private:
+  detail::TaskCore<T>& core() const { return *core_ptr(); }
+  detail::TaskCore<T>* core_ = nullptr;
+};
+
+template <class T>
+TaskHandle<T> EventLoop::create_task(Task<T> coro, std::string name) {
+  if (!coro.valid()) throw InvalidStateError("create_task() needs a valid Task (this one was moved from)");
+  auto frame = coro.release();
+  auto* core = new detail::TaskCore<T>(*this, std::move(name), frame);
+  register_task(core);  // the loop's reference
+  core->start(frame);
+  return TaskHandle<T>(core, false);
+}
+
+/// Schedules `coro` on the running loop as an independent task (Python: asyncio.create_task).
+/// The task starts on a later loop iteration; keep the handle to await, cancel or inspect it — dropping
+/// it does not cancel the task (the loop keeps it alive until it finishes).
+template <class T>
+TaskHandle<T> create_task(Task<T> coro, std::string name = {}) {
+  return get_running_loop().create_task(std::move(coro), std::move(name));
+}
+
+/// Name of the task running now, or empty outside any task (Python: asyncio.current_task().get_name()).
+std::string current_task_name();
+
+/// Requests cancellation of the task running now (e.g. from a callback it scheduled); false outside a task.
+bool cancel_current_task(std::string message = {});
+
+template <class T>
+T EventLoop::run_until_complete(Task<T> main) {
+  auto handle = create_task(std::move(main), "main");
+  handle.add_done_callback([this](const TaskHandle<T>&) { stop(); });
+  while (!handle.done()) run_forever();
+  return std::move(handle).result();
+}
+
+}  // namespace tandem::aio

@@ -1,0 +1,534 @@
+// tandem/aio/tasks.hpp — sleep, gather, wait, as_completed, shield (Python: asyncio.tasks).
+//
+//   auto [a, b] = co_await aio::gather(fetch(1), fetch(2));           // tuple, in argument order
+//   std::vector<int> all = co_await aio::gather(std::move(coros));    // range form
+//   auto outcomes = co_await aio::gather(aio::return_exceptions, f(), g());  // Outcome<T> per child
+//
+// Every function here that takes Task<T> coroutines schedules them as tasks at once (as asyncio wraps
+// coroutines in tasks), so they run concurrently; TaskHandle<T> arguments are awaited as they are.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tandem/aio/detail/core.hpp"
+#include "tandem/aio/events.hpp"
+#include "tandem/aio/task.hpp"
+#include "tandem/errors.hpp"
+#include "tandem/futures.hpp"
+
+namespace tandem::aio {
+
+/// What a void task contributes to gather's tuple or vector (Python: None).
+using Unit = detail::Unit;
+
+// ---- sleep --------------------------------------------------------------------------------------
+
+namespace detail {
+
+class SleepAwaiter final : TimerNode, Suspension {
+ public:
+  explicit SleepAwaiter(Duration delay) noexcept : delay_(delay) {}
+  SleepAwaiter(const SleepAwaiter&) = delete;
+  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
+  ~SleepAwaiter() {
+    if (armed()) loop_->remove_timer(this);
+  }
+
+  bool await_ready() const noexcept { return false; }  // even sleep(0) yields to the other tasks
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &current_task_for("aio::sleep");
+    if (task_->take_pending_cancel()) {
+      cancelled_ = true;
+      return false;
+    }
+    loop_ = &task_->loop();
+    task_->suspend_on(this, h);
+    if (delay_ <= Duration::zero()) {
+      task_->wake();  // back of the ready queue: every other ready task runs first
+    } else {
+      when = loop_->time() + delay_;
+      fire = &on_timer;
+      loop_->add_timer(this);
+    }
+    return true;
+  }
+  void await_resume() const {
+    if (cancelled_) throw task_->cancelled_error();
+  }
+
+ private:
+  static void on_timer(TimerNode* n) noexcept { static_cast<SleepAwaiter*>(n)->task_->wake(); }
+  bool cancel_wait() noexcept override {
+    if (armed()) loop_->remove_timer(this);
+    cancelled_ = true;
+    task_->wake();
+    return true;
+  }
+
+  Duration delay_;
+  TaskCoreBase* task_ = nullptr;
+  EventLoop* loop_ = nullptr;
+  bool cancelled_ = false;
+};
+
+}  // namespace detail
+
+/// Suspends the current task for `delay` (Python: asyncio.sleep). sleep(0) yields: every task that is
+/// ready runs before this one continues — the "power nap" that keeps a loop responsive during long work.
+/// Cancelling the task while it sleeps removes the timer at once and throws CancelledError here.
+template <class Rep, class Period>
+detail::SleepAwaiter sleep(std::chrono::duration<Rep, Period> delay) {
+  return detail::SleepAwaiter(std::chrono::ceil<Duration>(delay));
+}
+/// sleep(seconds) as Python writes it: `co_await aio::sleep(0.1)`, `co_await aio::sleep(0)`.
+inline detail::SleepAwaiter sleep(double seconds) {
+  return detail::SleepAwaiter(std::chrono::ceil<Duration>(std::chrono::duration<double>(seconds)));
+}
+
+// ---- the generic "wait for several tasks" awaitable ---------------------------------------------------
+
+namespace detail {
+
+/// Suspends until a condition over several tasks holds, a deadline passes, or the waiter is cancelled.
+/// With propagate_cancel (gather), cancelling the waiter cancels the children and keeps waiting.
+class WaitTasks final : TimerNode, Suspension {
+ public:
+  enum class Until : std::uint8_t { all, first_failure, first_completed, first_exception };
+
+  WaitTasks(std::vector<TaskCoreBase*> tasks, Until until, bool propagate_cancel,
+            std::optional<TimePoint> deadline = {});
+  WaitTasks(const WaitTasks&) = delete;
+  WaitTasks& operator=(const WaitTasks&) = delete;
+  ~WaitTasks();
+
+  bool await_ready() const noexcept { return satisfied_; }
+  bool await_suspend(std::coroutine_handle<> h);
+  void await_resume() const;
+
+  /// The first child that failed or was cancelled (first_failure), in completion order.
+  TaskCoreBase* first_failure() const noexcept { return first_failure_; }
+  bool timed_out() const noexcept { return timed_out_; }
+  /// The waiter was cancelled and passed the request on to the children.
+  bool cancel_propagated() const noexcept { return propagated_; }
+
+ private:
+  struct Node final : DoneWaiter {
+    WaitTasks* owner = nullptr;
+    TaskCoreBase* task = nullptr;
+    void on_task_done() noexcept override { owner->child_done(task); }
+  };
+  void child_done(TaskCoreBase* t) noexcept;
+  bool check(TaskCoreBase* t) noexcept;  // records t's completion, returns whether we are satisfied
+  void finish() noexcept;
+  static void on_timer(TimerNode* n) noexcept;
+  bool cancel_wait() noexcept override;
+
+  std::vector<TaskCoreBase*> tasks_;
+  std::unique_ptr<Node[]> nodes_;
+  Until until_;
+  bool propagate_;
+  std::optional<TimePoint> deadline_;
+  std::size_t remaining_ = 0;
+  TaskCoreBase* first_failure_ = nullptr;
+  TaskCoreBase* task_ = nullptr;
+  EventLoop* loop_ = nullptr;
+  bool satisfied_ = false;
+  bool suspended_ = false;
+  bool cancelled_ = false;
+  bool propagated_ = false;
+  bool timed_out_ = false;
+};
+
+template <class T>
+struct IsTask : std::false_type {};
+template <class T>
+struct IsTask<Task<T>> : std::true_type {};
+template <class T>
+struct IsTaskHandle : std::false_type {};
+template <class T>
+struct IsTaskHandle<TaskHandle<T>> : std::true_type {};
+
+template <class A>
+auto to_handle(A&& a) {
+  using D = std::remove_cvref_t<A>;
+  if constexpr (IsTask<D>::value) {
+    static_assert(!std::is_lvalue_reference_v<A>, "pass coroutines by value: gather(f(), g()) or std::move(t)");
+    return create_task(std::move(a));
+  } else {
+    static_assert(IsTaskHandle<D>::value, "gather() takes Task<T> coroutines or TaskHandle<T> tasks");
+    return D(a);
+  }
+}
+
+template <class T>
+Stored<T> take_value(TaskHandle<T>& h) {
+  if constexpr (std::is_void_v<T>) {
+    h.result();
+    return Unit{};
+  } else {
+    return std::move(h).result();
+  }
+}
+
+}  // namespace detail
+
+/// The outcome of one child of gather(return_exceptions, ...): a value or the exception it raised
+/// (a CancelledError for a cancelled child). value() rethrows the exception.
+template <class T>
+class Outcome {
+ public:
+  explicit Outcome(detail::Stored<T> v) : v_(std::move(v)) {}
+  explicit Outcome(std::exception_ptr e) : v_(std::move(e)) {}
+  bool has_value() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+  detail::Stored<T>& value() {
+    if (auto* e = std::get_if<1>(&v_)) std::rethrow_exception(*e);
+    return std::get<0>(v_);
+  }
+  std::exception_ptr error() const noexcept { return has_value() ? nullptr : std::get<1>(v_); }
+
+ private:
+  std::variant<detail::Stored<T>, std::exception_ptr> v_;
+};
+
+/// Tag for gather(return_exceptions, ...) (Python: gather(..., return_exceptions=True)).
+struct ReturnExceptions {};
+inline constexpr ReturnExceptions return_exceptions{};
+
+namespace detail {
+
+template <class T>
+Outcome<T> take_outcome(TaskHandle<T>& h) {
+  if (h.cancelled()) return Outcome<T>(std::make_exception_ptr(h.core_ptr()->cancelled_error()));
+  if (auto e = h.exception()) return Outcome<T>(e);
+  return Outcome<T>(take_value(h));
+}
+
+// After an early exit, every other child's failure — one that happened in the same loop iteration, or
+// one still to come — is gather's business, already reported by its first failure (asyncio's gather
+// retrieves them too), so none is reported as "never retrieved".
+template <class H>
+void forget_children(H& handles) {
+  for (auto& h : handles) h.core_ptr()->mark_retrieved();
+}
+
+template <class... Ts>
+Task<std::tuple<Stored<Ts>...>> gather_handles(TaskHandle<Ts>... hs) {
+  {
+    WaitTasks w({hs.core_ptr()...}, WaitTasks::Until::first_failure, true);
+    co_await w;
+    if (auto* failed = w.first_failure()) {
+      (..., hs.core_ptr()->mark_retrieved());  // see forget_children
+      if (failed->status() == TaskCoreBase::Status::cancelled) throw failed->cancelled_error();
+      std::rethrow_exception(failed->error());
+    }
+  }
+  co_return std::tuple<Stored<Ts>...>(take_value(hs)...);
+}
+
+template <class... Ts>
+Task<std::tuple<Outcome<Ts>...>> gather_outcomes(TaskHandle<Ts>... hs) {
+  {
+    WaitTasks w({hs.core_ptr()...}, WaitTasks::Until::all, true);
+    co_await w;
+    if (w.cancel_propagated()) throw current_task_for("gather").cancelled_error();
+  }
+  co_return std::tuple<Outcome<Ts>...>(take_outcome(hs)...);
+}
+
+template <class T>
+std::vector<TaskCoreBase*> cores_of(const std::vector<TaskHandle<T>>& hs) {
+  std::vector<TaskCoreBase*> cores;
+  cores.reserve(hs.size());
+  for (auto& h : hs) cores.push_back(h.core_ptr());
+  return cores;
+}
+
+template <class T>
+Task<std::vector<Stored<T>>> gather_range(std::vector<TaskHandle<T>> hs) {
+  {
+    WaitTasks w(cores_of(hs), WaitTasks::Until::first_failure, true);
+    co_await w;
+    if (auto* failed = w.first_failure()) {
+      forget_children(hs);
+      if (failed->status() == TaskCoreBase::Status::cancelled) throw failed->cancelled_error();
+      std::rethrow_exception(failed->error());
+    }
+  }
+  std::vector<Stored<T>> out;
+  out.reserve(hs.size());
+  for (auto& h : hs) out.push_back(take_value(h));
+  co_return out;
+}
+
+template <class T>
+Task<std::vector<Outcome<T>>> gather_range_outcomes(std::vector<TaskHandle<T>> hs) {
+  {
+    WaitTasks w(cores_of(hs), WaitTasks::Until::all, true);
+    co_await w;
+    if (w.cancel_propagated()) throw current_task_for("gather").cancelled_error();
+  }
+  std::vector<Outcome<T>> out;
+  out.reserve(hs.size());
+  for (auto& h : hs) out.push_back(take_outcome(h));
+  co_return out;
+}
+
+template <class T>
+std::vector<TaskHandle<T>> schedule_all(std::vector<Task<T>>&& coros) {
+  std::vector<TaskHandle<T>> hs;
+  hs.reserve(coros.size());
+  for (auto& c : coros) hs.push_back(create_task(std::move(c)));
+  return hs;
+}
+
+}  // namespace detail
+
+/// Runs the awaitables concurrently and returns their results in argument order as a tuple
+/// (Python: asyncio.gather). The first child to fail makes gather rethrow that exception at once; the
+/// other children keep running (as in asyncio). Cancelling the awaiting task cancels every child.
+/// A void child contributes Unit.
+template <class... As>
+  requires(sizeof...(As) > 0 && !(std::is_same_v<std::remove_cvref_t<As>, ReturnExceptions> || ...))
+auto gather(As&&... aws) {
+  // Braced initialization evaluates left to right: children are scheduled in argument order.
+  std::tuple<decltype(detail::to_handle(std::forward<As>(aws)))...> handles{detail::to_handle(std::forward<As>(aws))...};
+  return std::apply([](auto&... hs) { return detail::gather_handles(hs...); }, handles);
+}
+/// gather(return_exceptions, ...): waits for every child and returns an Outcome per child instead of
+/// throwing; a cancelled child's outcome holds CancelledError.
+template <class... As>
+  requires(sizeof...(As) > 0)
+auto gather(ReturnExceptions, As&&... aws) {
+  std::tuple<decltype(detail::to_handle(std::forward<As>(aws)))...> handles{detail::to_handle(std::forward<As>(aws))...};
+  return std::apply([](auto&... hs) { return detail::gather_outcomes(hs...); }, handles);
+}
+/// Range form: results in input order. An empty range gives an empty vector.
+template <class T>
+Task<std::vector<detail::Stored<T>>> gather(std::vector<Task<T>> coros) {
+  return detail::gather_range(detail::schedule_all(std::move(coros)));
+}
+template <class T>
+Task<std::vector<detail::Stored<T>>> gather(std::vector<TaskHandle<T>> tasks) {
+  return detail::gather_range(std::move(tasks));
+}
+template <class T>
+Task<std::vector<Outcome<T>>> gather(ReturnExceptions, std::vector<Task<T>> coros) {
+  return detail::gather_range_outcomes(detail::schedule_all(std::move(coros)));
+}
+template <class T>
+Task<std::vector<Outcome<T>>> gather(ReturnExceptions, std::vector<TaskHandle<T>> tasks) {
+  return detail::gather_range_outcomes(std::move(tasks));
+}
+
+// ---- wait ----------------------------------------------------------------------------------------------
+
+/// The two sets aio::wait() returns (Python: (done, pending)), each in input order.
+template <class T>
+struct DoneAndPending {
+  std::vector<TaskHandle<T>> done;
+  std::vector<TaskHandle<T>> pending;
+};
+
+namespace detail {
+template <class T>
+Task<DoneAndPending<T>> wait_impl(std::vector<TaskHandle<T>> tasks, ReturnWhen when, std::optional<Duration> timeout) {
+  if (tasks.empty()) throw std::invalid_argument("aio::wait() needs at least one task");
+  auto until = when == ReturnWhen::FIRST_COMPLETED   ? WaitTasks::Until::first_completed
+               : when == ReturnWhen::FIRST_EXCEPTION ? WaitTasks::Until::first_exception
+                                                     : WaitTasks::Until::all;
+  std::optional<TimePoint> deadline;
+  if (timeout) deadline = Clock::now() + *timeout;
+  {
+    WaitTasks w(cores_of(tasks), until, false, deadline);
+    co_await w;
+  }
+  DoneAndPending<T> out;
+  for (auto& t : tasks) (t.done() ? out.done : out.pending).push_back(t);
+  co_return out;
+}
+}  // namespace detail
+
+/// Waits for the tasks per `when` (Python: asyncio.wait) and returns (done, pending). Never raises the
+/// tasks' exceptions and never cancels them; a timeout just returns what is done by then. Cancelling
+/// the waiter leaves the tasks running. FIRST_EXCEPTION counts failures, not cancellations.
+template <class T>
+Task<DoneAndPending<T>> wait(std::vector<TaskHandle<T>> tasks, ReturnWhen when = ReturnWhen::ALL_COMPLETED) {
+  return detail::wait_impl(std::move(tasks), when, std::nullopt);
+}
+template <class T, class Rep, class Period>
+Task<DoneAndPending<T>> wait(std::vector<TaskHandle<T>> tasks, ReturnWhen when,
+                             std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait_impl(std::move(tasks), when, std::chrono::ceil<Duration>(timeout));
+}
+
+// ---- as_completed ----------------------------------------------------------------------------------------
+
+/// The tasks in completion order (Python: asyncio.as_completed), pulled one at a time:
+///
+///   auto pending = aio::as_completed(std::move(tasks), 5s);
+///   while (auto t = co_await pending.next()) use(t->result());   // nullopt once all were yielded
+///
+/// next() throws TimeoutError once the deadline (measured from as_completed()) passes with tasks left.
+/// Cancelling the waiter leaves the tasks running.
+template <class T>
+class AsCompleted {
+  struct State;
+
+ public:
+  AsCompleted(std::vector<TaskHandle<T>> tasks, std::optional<TimePoint> deadline)
+      : s_(std::make_unique<State>(std::move(tasks), deadline)) {}
+
+  /// How many tasks have not been yielded yet.
+  std::size_t remaining() const noexcept { return s_->tasks.size() - s_->yielded; }
+
+  class Next final : detail::Suspension {
+   public:
+    explicit Next(State& s) noexcept : s_(s) {}
+    Next(const Next&) = delete;
+    ~Next() {
+      if (s_.waiter == this) s_.waiter = nullptr;
+    }
+    bool await_ready() const noexcept {
+      return s_.read < s_.completed.size() || s_.yielded == s_.tasks.size() || s_.timed_out;
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+      task_ = &detail::current_task_for("as_completed().next()");
+      if (task_->take_pending_cancel()) {
+        cancelled_ = true;
+        return false;
+      }
+      s_.waiter = this;
+      task_->suspend_on(this, h);
+      return true;
+    }
+    std::optional<TaskHandle<T>> await_resume() {
+      if (cancelled_) throw task_->cancelled_error();
+      if (s_.read < s_.completed.size()) {
+        ++s_.yielded;
+        return s_.tasks[s_.completed[s_.read++]];
+      }
+      if (s_.yielded == s_.tasks.size()) return std::nullopt;
+      throw TimeoutError("as_completed: timed out with " + std::to_string(s_.tasks.size() - s_.yielded) +
+                         " task(s) still pending");
+    }
+    void wake() noexcept {
+      s_.waiter = nullptr;
+      task_->wake();
+    }
+
+   private:
+    bool cancel_wait() noexcept override {
+      s_.waiter = nullptr;
+      cancelled_ = true;
+      task_->wake();
+      return true;
+    }
+    State& s_;
+    detail::TaskCoreBase* task_ = nullptr;
+    bool cancelled_ = false;
+  };
+
+  /// The next task to complete (already done), or nullopt when all were yielded.
+  Next next() { return Next(*s_); }
+
+ private:
+  struct State final : detail::TimerNode {
+    struct Node final : detail::DoneWaiter {
+      State* owner = nullptr;
+      std::size_t index = 0;
+      void on_task_done() noexcept override {
+        owner->completed.push_back(index);  // reserved: no allocation, no throw
+        if (owner->waiter) owner->waiter->wake();
+      }
+    };
+    State(std::vector<TaskHandle<T>> ts, std::optional<TimePoint> deadline)
+        : tasks(std::move(ts)), nodes(std::make_unique<Node[]>(tasks.size())) {
+      completed.reserve(tasks.size());
+      for (std::size_t i = 0; i < tasks.size(); ++i) {
+        if (tasks[i].done()) {
+          completed.push_back(i);
+        } else {
+          nodes[i].owner = this;
+          nodes[i].index = i;
+          tasks[i].core_ptr()->add_done_waiter(&nodes[i]);
+        }
+      }
+      if (deadline && completed.size() < tasks.size()) {
+        loop = &get_running_loop();
+        when = *deadline;
+        fire = &on_timer;
+        loop->add_timer(this);
+      }
+    }
+    ~State() {
+      if (armed()) loop->remove_timer(this);
+      for (std::size_t i = 0; i < tasks.size(); ++i) nodes[i].unlink();
+    }
+    static void on_timer(detail::TimerNode* n) noexcept {
+      auto* s = static_cast<State*>(n);
+      s->timed_out = true;
+      if (s->waiter) s->waiter->wake();
+    }
+    std::vector<TaskHandle<T>> tasks;
+    std::unique_ptr<Node[]> nodes;
+    std::vector<std::size_t> completed;
+    std::size_t read = 0, yielded = 0;
+    Next* waiter = nullptr;
+    EventLoop* loop = nullptr;
+    bool timed_out = false;
+  };
+  std::unique_ptr<State> s_;
+};
+
+template <class T>
+AsCompleted<T> as_completed(std::vector<TaskHandle<T>> tasks) {
+  return AsCompleted<T>(std::move(tasks), std::nullopt);
+}
+template <class T, class Rep, class Period>
+AsCompleted<T> as_completed(std::vector<TaskHandle<T>> tasks, std::chrono::duration<Rep, Period> timeout) {
+  return AsCompleted<T>(std::move(tasks), Clock::now() + std::chrono::ceil<Duration>(timeout));
+}
+template <class T>
+AsCompleted<T> as_completed(std::vector<Task<T>> coros) {
+  return as_completed(detail::schedule_all(std::move(coros)));
+}
+
+// ---- shield --------------------------------------------------------------------------------------------
+
+/// Awaitable returned by shield(): waits for the task, but cancelling the waiter does not cancel it.
+template <class T>
+class Shielded {
+ public:
+  explicit Shielded(TaskHandle<T> task) : task_(std::move(task)) {}
+  auto operator co_await() && { return detail::AwaitTask<T, false>(task_.core_ptr(), false); }
+  /// The shielded task, e.g. to await it again after the waiter was cancelled.
+  const TaskHandle<T>& task() const noexcept { return task_; }
+
+ private:
+  TaskHandle<T> task_;
+};
+
+/// Protects a task from the cancellation of whoever awaits it (Python: asyncio.shield). If the awaiting
+/// task is cancelled, it gets CancelledError at once while the shielded task runs on to completion.
+template <class T>
+Shielded<T> shield(TaskHandle<T> task) {
+  return Shielded<T>(std::move(task));
+}
+template <class T>
+Shielded<T> shield(Task<T> coro) {
+  return Shielded<T>(create_task(std::move(coro)));
+}
+
+}  // namespace tandem::aio

@@ -1,0 +1,108 @@
+// tandem/aio/timeouts.hpp — timeout scopes and wait_for (Python: asyncio.timeouts, asyncio.wait_for).
+//
+//   try {
+//     auto page = co_await aio::timeout(2s, fetch(url));   // Python: async with asyncio.timeout(2):
+//   } catch (const tandem::TimeoutError&) { ... }
+//
+// When the deadline passes, the current task is cancelled; the CancelledError unwinds the guarded code
+// (running its destructors and catch blocks) and is turned into TimeoutError where the scope ends —
+// unless someone else also cancelled the task, in which case CancelledError goes on (asyncio 3.11 rules,
+// based on cancelling()/uncancel()).
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "tandem/aio/detail/core.hpp"
+#include "tandem/aio/events.hpp"
+#include "tandem/aio/task.hpp"
+#include "tandem/errors.hpp"
+
+namespace tandem::aio {
+
+/// A deadline on the current task (Python: asyncio.Timeout). Construct it inside a task; code that
+/// runs while it is alive is cancelled at the deadline. Call exit() where the guarded code ends (the
+/// aio::timeout() helpers do it for you); the destructor only disarms.
+class Timeout final : detail::TimerNode {
+ public:
+  /// No deadline when `when` is empty (it can be set later with reschedule()).
+  explicit Timeout(std::optional<TimePoint> when);
+  Timeout(const Timeout&) = delete;
+  Timeout& operator=(const Timeout&) = delete;
+  ~Timeout();
+
+  /// Moves the deadline (empty: none). Throws InvalidStateError once it has expired.
+  void reschedule(std::optional<TimePoint> when);
+  std::optional<TimePoint> when() const noexcept { return when_; }
+  /// The deadline passed and the task was cancelled because of it.
+  bool expired() const noexcept { return expired_; }
+  /// Ends the scope: disarms, withdraws its own cancellation, and — if `error` is the CancelledError
+  /// that its expiry caused — throws TimeoutError instead. Otherwise rethrows `error` (if any).
+  void exit(std::exception_ptr error);
+
+ private:
+  static void on_fire(detail::TimerNode* n) noexcept;
+  void arm();
+
+  detail::TaskCoreBase* task_;
+  EventLoop* loop_;
+  std::optional<TimePoint> when_;
+  int cancelling_at_entry_;
+  bool expired_ = false;
+  bool exited_ = false;
+};
+
+namespace detail {
+template <class Aw, class T>
+Task<T> run_with_timeout(std::optional<TimePoint> when, Aw aw) {
+  Timeout scope(when);
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<T>) {
+    try {
+      co_await std::move(aw);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    scope.exit(error);
+  } else {
+    std::optional<T> value;
+    try {
+      value.emplace(co_await std::move(aw));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    scope.exit(error);
+    co_return std::move(*value);
+  }
+}
+}  // namespace detail
+
+/// Runs `coro` (inline, in the current task) with a deadline `when`; TimeoutError when it passes.
+template <class T>
+Task<T> timeout_at(std::optional<TimePoint> when, Task<T> coro) {
+  return detail::run_with_timeout<Task<T>, T>(when, std::move(coro));
+}
+/// Runs `coro` with a time limit (Python: `async with asyncio.timeout(delay): await coro`).
+template <class T, class Rep, class Period>
+Task<T> timeout(std::chrono::duration<Rep, Period> delay, Task<T> coro) {
+  return timeout_at(Clock::now() + std::chrono::ceil<Duration>(delay), std::move(coro));
+}
+/// Waits for a scheduled task with a time limit; at the deadline the task is cancelled, awaited while
+/// it unwinds, and TimeoutError is thrown (Python: asyncio.wait_for(task, timeout)).
+template <class T, class Rep, class Period>
+Task<T> timeout(std::chrono::duration<Rep, Period> delay, TaskHandle<T> task) {
+  return detail::run_with_timeout<TaskHandle<T>, T>(Clock::now() + std::chrono::ceil<Duration>(delay),
+                                                    std::move(task));
+}
+
+/// Python: asyncio.wait_for(aw, timeout) — the same as timeout(delay, aw) (as in Python 3.12).
+template <class A, class Rep, class Period>
+auto wait_for(A&& aw, std::chrono::duration<Rep, Period> delay) {
+  return timeout(delay, std::forward<A>(aw));
+}
+
+}  // namespace tandem::aio

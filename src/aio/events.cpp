@@ -1,0 +1,619 @@
+// The event loop: ready queue, timer heap, epoll, eventfd wake-ups, signalfd (see tandem/aio/events.hpp).
+#include "tandem/aio/events.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <system_error>
+
+#include "tandem/aio/task.hpp"
+#include "tandem/errors.hpp"
+
+namespace tandem::aio {
+
+namespace detail {
+
+// ---- timer heap -----------------------------------------------------------------------------------
+
+void TimerHeap::push(TimerNode* n) {
+  n->seq = next_seq_++;
+  heap_.push_back(n);
+  n->index = heap_.size() - 1;
+  sift_up(n->index);
+}
+
+void TimerHeap::remove(TimerNode* n) noexcept {
+  if (!n->armed()) return;
+  std::size_t i = n->index;
+  n->index = TimerNode::npos;
+  TimerNode* last = heap_.back();
+  heap_.pop_back();
+  if (last == n) return;
+  place(i, last);
+  if (i > 0 && before(last, heap_[(i - 1) / 2]))
+    sift_up(i);
+  else
+    sift_down(i);
+}
+
+TimerNode* TimerHeap::pop() noexcept {
+  if (heap_.empty()) return nullptr;
+  TimerNode* n = heap_.front();
+  remove(n);
+  return n;
+}
+
+void TimerHeap::sift_up(std::size_t i) noexcept {
+  TimerNode* n = heap_[i];
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (!before(n, heap_[parent])) break;
+    place(i, heap_[parent]);
+    i = parent;
+  }
+  place(i, n);
+}
+
+void TimerHeap::sift_down(std::size_t i) noexcept {
+  TimerNode* n = heap_[i];
+  const std::size_t size = heap_.size();
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && before(heap_[child + 1], heap_[child])) ++child;
+    if (!before(heap_[child], n)) break;
+    place(i, heap_[child]);
+    i = child;
+  }
+  place(i, n);
+}
+
+// ---- cross-thread queue ---------------------------------------------------------------------------
+
+/// The part of a loop other threads talk to. Shared, so that a producer holding it can outlive the loop:
+/// after close() posts are refused instead of touching freed memory.
+class Remote {
+ public:
+  Remote() : efd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (efd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  }
+  ~Remote() { ::close(efd_); }
+  int fd() const noexcept { return efd_; }
+
+  bool post(std::function<void()>&& fn) {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    queue_.push_back(std::move(fn));
+    if (!signaled_) {  // one write per batch: producers do not pay a syscall each
+      signaled_ = true;
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto r = ::write(efd_, &one, sizeof one);
+    }
+    return true;
+  }
+  void drain(std::vector<std::function<void()>>& out) {
+    std::uint64_t value;
+    [[maybe_unused]] auto r = ::read(efd_, &value, sizeof value);
+    std::lock_guard lock(mu_);
+    out.swap(queue_);
+    signaled_ = false;
+  }
+  void close() {
+    std::vector<std::function<void()>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      dropped.swap(queue_);
+    }
+  }
+
+ private:
+  int efd_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;
+  bool signaled_ = false;
+  bool closed_ = false;
+};
+
+class CallbackTimer : public TimerNode {
+ public:
+  static void on_fire(TimerNode* n) noexcept {
+    auto* t = static_cast<CallbackTimer*>(n);
+    auto keep = std::move(t->self);  // the heap's reference: the timer may die once we return
+    auto fn = std::move(t->fn);
+    t->fired = true;
+    if (t->loop) t->loop->run_callback_now(fn, true);
+  }
+  std::function<void()> fn;
+  EventLoop* loop = nullptr;
+  std::shared_ptr<CallbackTimer> self;
+  bool cancelled = false;
+  bool fired = false;
+};
+
+namespace {
+void run_heap_function(void* arg, bool execute) {
+  std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(arg));
+  if (execute) EventLoop::running_loop()->run_callback_now(*fn);
+}
+}  // namespace
+
+}  // namespace detail
+
+namespace {
+thread_local EventLoop* t_running = nullptr;
+
+bool debug_from_env() {
+  const char* v = std::getenv("TANDEM_AIO_DEBUG");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+
+std::string seconds(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f s", std::chrono::duration<double>(d).count());
+  return buf;
+}
+}  // namespace
+
+// ---- TimerHandle ------------------------------------------------------------------------------------
+
+void TimerHandle::cancel() {
+  if (!t_ || t_->cancelled || t_->fired) return;
+  t_->cancelled = true;
+  if (t_->loop && t_->armed()) t_->loop->remove_timer(t_.get());
+  t_->fn = nullptr;  // drop captures now, not when the handle dies
+  t_->self.reset();
+}
+bool TimerHandle::cancelled() const noexcept { return t_ && t_->cancelled; }
+TimePoint TimerHandle::when() const noexcept { return t_ ? t_->when : TimePoint{}; }
+
+// ---- EventLoop ----------------------------------------------------------------------------------------
+
+EventLoop::EventLoop() : EventLoop(LoopOptions{}) {}
+
+EventLoop::EventLoop(const LoopOptions& options)
+    : remote_(std::make_shared<detail::Remote>()),
+      debug_(options.debug.value_or(debug_from_env())),
+      slow_callback_duration_(options.slow_callback_duration) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw_errno("epoll_create1");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = remote_->fd();
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, remote_->fd(), &ev) < 0) {
+    ::close(epfd_);
+    throw_errno("epoll_ctl(eventfd)");
+  }
+}
+
+EventLoop::~EventLoop() {
+  // 1. Tasks that never finished: destroy their frames (their awaitables unregister from us).
+  std::vector<detail::TaskCoreBase*> pending;
+  while (auto* n = tasks_.pop_front()) {
+    auto* t = static_cast<detail::TaskCoreBase*>(n);
+    pending.push_back(t);  // keeps the loop's reference
+  }
+  task_count_ = 0;
+  for (auto* t : pending) t->abandon();
+  for (auto* t : pending) t->release();
+  // 2. Callbacks that will never run.
+  for (int round = 0; round < 2; ++round) {
+    auto items = std::move(ready_);
+    ready_.clear();
+    for (auto& r : items) r.run(r.arg, false);
+  }
+  // 3. Timers still armed: callback timers are detached so their handles stay safe.
+  while (auto* n = timers_.pop()) {
+    if (n->fire == &detail::CallbackTimer::on_fire) {
+      auto* t = static_cast<detail::CallbackTimer*>(n);
+      t->loop = nullptr;
+      auto keep = std::move(t->self);
+    }
+  }
+  remote_->close();
+  for (auto& [sig, fn] : signal_handlers_) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  }
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+  ::close(epfd_);
+}
+
+EventLoop* EventLoop::running_loop() noexcept { return t_running; }
+
+EventLoop& get_running_loop() {
+  if (!t_running)
+    throw InvalidStateError(
+        "no running event loop: call this from a coroutine started by tandem::aio::run() (asyncio: "
+        "get_running_loop)");
+  return *t_running;
+}
+
+void EventLoop::run_forever() {
+  if (t_running) throw InvalidStateError("an event loop is already running on this thread");
+  t_running = this;
+  running_ = true;
+  stopping_ = false;
+  struct Reset {
+    EventLoop* self;
+    ~Reset() {
+      t_running = nullptr;
+      self->running_ = false;
+      self->stopping_ = false;
+    }
+  } reset{this};
+  while (!stopping_) run_once();
+}
+
+void EventLoop::run_once() {
+  int timeout_ms = -1;
+  if (!ready_.empty() || stopping_) {
+    timeout_ms = 0;
+  } else if (auto* top = timers_.top()) {
+    auto wait = top->when - Clock::now();
+    if (wait <= Duration::zero()) {
+      timeout_ms = 0;
+    } else {
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      timeout_ms = static_cast<int>(std::min<long long>(ms, std::numeric_limits<int>::max()));
+    }
+  }
+  epoll_event events[256];
+  int n = ::epoll_wait(epfd_, events, 256, timeout_ms);
+  if (n < 0) {
+    if (errno != EINTR) throw_errno("epoll_wait");
+    n = 0;
+  }
+  for (int i = 0; i < n; ++i) {
+    int fd = events[i].data.fd;
+    if (fd == remote_->fd()) {
+      std::vector<std::function<void()>> posted;
+      remote_->drain(posted);
+      for (auto& fn : posted) call_soon(std::move(fn));
+    } else if (fd == signal_fd_) {
+      drain_signals();
+    } else {
+      dispatch_fd(fd, events[i].events);
+    }
+  }
+  if (!timers_.empty()) {
+    const auto now = Clock::now();
+    while (auto* top = timers_.top()) {
+      if (top->when > now) break;
+      timers_.pop();
+      top->fire(top);
+    }
+  }
+  // Only what was ready at the start of this phase runs now (asyncio's fairness rule).
+  running_items_.swap(ready_);
+  for (auto& r : running_items_) run_ready(r);
+  running_items_.clear();
+}
+
+void EventLoop::run_ready(detail::Ready r) {
+  if (!debug_) {
+    r.run(r.arg, true);
+    return;
+  }
+  detail::TaskCoreBase* task = detail::TaskCoreBase::task_of(r);
+  if (task) task->add_ref();
+  auto t0 = Clock::now();
+  r.run(r.arg, true);
+  auto took = Clock::now() - t0;
+  if (took >= slow_callback_duration_) {
+    std::string what = task ? "task '" + task->name() + "'" : std::string("a callback");
+    report("tandem.aio: " + what + " held the event loop for " + seconds(took) + " (slow_callback_duration " +
+           seconds(slow_callback_duration_) +
+           "): a blocking call in it freezes every other task; await it, sleep(0) now and then, or to_thread() it");
+  }
+  if (task) task->release();
+}
+
+void EventLoop::run_callback_now(std::function<void()>& fn, bool timed) {
+  timed = timed && debug_;
+  auto t0 = timed ? Clock::now() : TimePoint{};
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    report(std::string("tandem.aio: exception in callback: ") + e.what());
+  } catch (...) {
+    report("tandem.aio: exception in callback (not a std::exception)");
+  }
+  if (timed) {
+    auto took = Clock::now() - t0;
+    if (took >= slow_callback_duration_)
+      report("tandem.aio: a callback held the event loop for " + seconds(took) + " (slow_callback_duration " +
+             seconds(slow_callback_duration_) + ")");
+  }
+}
+
+void EventLoop::report(std::string_view line) const {
+  if (sink_) {
+    sink_(line);
+  } else {
+    std::string s(line);
+    s += '\n';
+    std::fputs(s.c_str(), stderr);
+  }
+}
+
+void EventLoop::call_soon(std::function<void()> fn) {
+  auto* p = new std::function<void()>(std::move(fn));
+  ready_.push_back({&detail::run_heap_function, p});
+}
+
+TimerHandle EventLoop::call_later(Duration delay, std::function<void()> fn) {
+  return call_at(Clock::now() + delay, std::move(fn));
+}
+
+TimerHandle EventLoop::call_at(TimePoint when, std::function<void()> fn) {
+  auto t = std::make_shared<detail::CallbackTimer>();
+  t->when = when;
+  t->fire = &detail::CallbackTimer::on_fire;
+  t->fn = std::move(fn);
+  t->loop = this;
+  t->self = t;
+  timers_.push(t.get());
+  return TimerHandle(std::move(t));
+}
+
+bool EventLoop::call_soon_threadsafe(std::function<void()> fn) { return remote_->post(std::move(fn)); }
+
+// ---- file descriptors ----------------------------------------------------------------------------------
+
+EventLoop::FdEntry& EventLoop::entry(int fd) {
+  if (fd < 0) throw InvalidStateError("invalid file descriptor " + std::to_string(fd));
+  if (static_cast<std::size_t>(fd) >= fds_.size()) fds_.resize(static_cast<std::size_t>(fd) + 1);
+  return fds_[static_cast<std::size_t>(fd)];
+}
+
+namespace {
+std::uint32_t wanted_events(bool read, bool write) { return (read ? EPOLLIN : 0u) | (write ? EPOLLOUT : 0u); }
+}  // namespace
+
+void EventLoop::update_interest(int fd, FdEntry& e) {
+  std::uint32_t wanted = wanted_events(e.reader || e.read_waiter, e.writer || e.write_waiter);
+  std::uint32_t want = e.registered | wanted;  // interest is dropped lazily, on a spurious event
+  if (e.in_epoll && want == e.registered) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.fd = fd;
+  int op = e.in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (::epoll_ctl(epfd_, op, fd, &ev) < 0) {
+    if (op == EPOLL_CTL_MOD && errno == ENOENT)  // fd was closed and reused behind our back
+      op = EPOLL_CTL_ADD;
+    else if (op == EPOLL_CTL_ADD && errno == EEXIST)
+      op = EPOLL_CTL_MOD;
+    else
+      throw_errno("epoll_ctl");
+    if (::epoll_ctl(epfd_, op, fd, &ev) < 0) throw_errno("epoll_ctl");
+  }
+  e.registered = want;
+  e.in_epoll = true;
+}
+
+void EventLoop::dispatch_fd(int fd, std::uint32_t events) {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
+  const bool readable = events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP);
+  const bool writable = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
+  if (readable) {
+    FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+    if (auto* w = e.read_waiter) {
+      e.read_waiter = nullptr;
+      w->on_fd_ready();
+    } else if (e.reader) {
+      call_soon(e.reader);
+    }
+  }
+  if (writable) {
+    FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+    if (auto* w = e.write_waiter) {
+      e.write_waiter = nullptr;
+      w->on_fd_ready();
+    } else if (e.writer) {
+      call_soon(e.writer);
+    }
+  }
+  FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+  std::uint32_t wanted = wanted_events(e.reader || e.read_waiter, e.writer || e.write_waiter);
+  // Level-triggered: a side nobody waits for would fire again and again; drop it now.
+  std::uint32_t unwanted_fired = 0;
+  if (readable && !(wanted & EPOLLIN) && (e.registered & EPOLLIN)) unwanted_fired |= EPOLLIN;
+  if (writable && !(wanted & EPOLLOUT) && (e.registered & EPOLLOUT)) unwanted_fired |= EPOLLOUT;
+  if ((events & (EPOLLHUP | EPOLLERR)) && !wanted) unwanted_fired |= e.registered;
+  if (unwanted_fired) {
+    // Keep interest nobody has dropped yet but that did not fire; remove what fired uselessly.
+    std::uint32_t keep = (e.registered & ~unwanted_fired) | wanted;
+    if (keep == 0) {
+      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      e.in_epoll = false;
+      e.registered = 0;
+    } else {
+      epoll_event ev{};
+      ev.events = keep;
+      ev.data.fd = fd;
+      ::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+      e.registered = keep;
+    }
+  }
+}
+
+void EventLoop::add_reader(int fd, std::function<void()> fn) {
+  FdEntry& e = entry(fd);
+  if (e.read_waiter) throw InvalidStateError("fd " + std::to_string(fd) + " already has a task waiting to read it");
+  e.reader = std::move(fn);
+  update_interest(fd, e);
+}
+
+bool EventLoop::remove_reader(int fd) {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size() || !fds_[static_cast<std::size_t>(fd)].reader) return false;
+  fds_[static_cast<std::size_t>(fd)].reader = nullptr;
+  drop_if_unused(fd);
+  return true;
+}
+
+void EventLoop::add_writer(int fd, std::function<void()> fn) {
+  FdEntry& e = entry(fd);
+  if (e.write_waiter) throw InvalidStateError("fd " + std::to_string(fd) + " already has a task waiting to write it");
+  e.writer = std::move(fn);
+  update_interest(fd, e);
+}
+
+bool EventLoop::remove_writer(int fd) {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size() || !fds_[static_cast<std::size_t>(fd)].writer) return false;
+  fds_[static_cast<std::size_t>(fd)].writer = nullptr;
+  drop_if_unused(fd);
+  return true;
+}
+
+// The user API drops interest eagerly: after remove_reader/remove_writer the fd may be closed and its
+// number reused without the loop hearing of it.
+void EventLoop::drop_if_unused(int fd) noexcept {
+  FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+  if (e.reader || e.writer || e.read_waiter || e.write_waiter) return;
+  forget_fd(fd);
+}
+
+void EventLoop::wait_fd(int fd, bool write, detail::FdWaiter* w) {
+  FdEntry& e = entry(fd);
+  auto& slot = write ? e.write_waiter : e.read_waiter;
+  if (slot || (write ? static_cast<bool>(e.writer) : static_cast<bool>(e.reader)))
+    throw InvalidStateError("fd " + std::to_string(fd) + " is already being waited on for " +
+                            (write ? "writing" : "reading") + " by another task");
+  slot = w;
+  try {
+    update_interest(fd, e);
+  } catch (...) {
+    slot = nullptr;
+    throw;
+  }
+}
+
+void EventLoop::cancel_wait_fd(int fd, bool write, detail::FdWaiter* w) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
+  FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+  auto& slot = write ? e.write_waiter : e.read_waiter;
+  if (slot == w) slot = nullptr;
+}
+
+void EventLoop::forget_fd(int fd) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
+  FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+  if (e.in_epoll) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  e = FdEntry{};
+}
+
+// ---- signals -----------------------------------------------------------------------------------------
+
+void EventLoop::add_signal_handler(int sig, std::function<void()> fn) {
+  if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
+    throw InvalidStateError("signal " + std::to_string(sig) + " cannot be handled");
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_BLOCK, &one, nullptr);
+  auto it = std::find_if(signal_handlers_.begin(), signal_handlers_.end(), [&](auto& p) { return p.first == sig; });
+  if (it != signal_handlers_.end())
+    it->second = std::move(fn);
+  else
+    signal_handlers_.emplace_back(sig, std::move(fn));
+  sigset_t all;
+  sigemptyset(&all);
+  for (auto& [s, f] : signal_handlers_) sigaddset(&all, s);
+  int fd = ::signalfd(signal_fd_, &all, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) throw_errno("signalfd");
+  if (signal_fd_ < 0) {
+    signal_fd_ = fd;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("epoll_ctl(signalfd)");
+  }
+}
+
+bool EventLoop::remove_signal_handler(int sig) {
+  auto it = std::find_if(signal_handlers_.begin(), signal_handlers_.end(), [&](auto& p) { return p.first == sig; });
+  if (it == signal_handlers_.end()) return false;
+  signal_handlers_.erase(it);
+  sigset_t all;
+  sigemptyset(&all);
+  for (auto& [s, f] : signal_handlers_) sigaddset(&all, s);
+  if (signal_fd_ >= 0) ::signalfd(signal_fd_, &all, SFD_NONBLOCK | SFD_CLOEXEC);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  return true;
+}
+
+void EventLoop::drain_signals() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    int sig = static_cast<int>(info.ssi_signo);
+    for (auto& [s, fn] : signal_handlers_)
+      if (s == sig) call_soon(fn);
+  }
+}
+
+// ---- tasks -----------------------------------------------------------------------------------------
+
+void EventLoop::register_task(detail::TaskCoreBase* t) noexcept {
+  tasks_.push_back(t);
+  ++task_count_;
+}
+
+void EventLoop::unregister_task(detail::TaskCoreBase* t) noexcept {
+  if (!t->linked()) return;
+  t->unlink();
+  --task_count_;
+  if (task_count_ == 0 && stop_when_no_tasks_) stopping_ = true;
+  t->release();
+}
+
+void EventLoop::run_until_no_tasks() {
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{stop_when_no_tasks_};
+  while (task_count_ > 0) {
+    stop_when_no_tasks_ = true;
+    run_forever();
+  }
+}
+
+std::size_t EventLoop::cancel_all_tasks() {
+  std::vector<detail::TaskCoreBase*> all;
+  tasks_.for_each([&](detail::ListNode* n) {
+    auto* t = static_cast<detail::TaskCoreBase*>(n);
+    t->add_ref();
+    all.push_back(t);
+  });
+  std::size_t cancelled = 0;
+  for (auto* t : all) {
+    if (t->cancel()) ++cancelled;
+    t->release();
+  }
+  return cancelled;
+}
+
+}  // namespace tandem::aio
+
+namespace tandem::aio::detail {
+bool post_to(const std::shared_ptr<Remote>& remote, std::function<void()> fn) { return remote->post(std::move(fn)); }
+}  // namespace tandem::aio::detail

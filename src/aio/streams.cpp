@@ -1,0 +1,272 @@
+// TCP streams (see tandem/aio/streams.hpp).
+#include "tandem/aio/streams.hpp"
+
+#include "transport.hpp"
+
+namespace tandem::aio {
+namespace detail {
+
+class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerState> {
+ public:
+  ServerState(EventLoop& loop, int fd, ClientConnectedCallback cb) : loop_(&loop), fd_(fd), cb_(std::move(cb)) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+    port_ = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                     : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  }
+  ~ServerState() { stop_listening(); }
+
+  void start() { arm(); }
+  std::uint16_t port() const noexcept { return port_; }
+  bool serving() const noexcept { return fd_ >= 0; }
+  std::size_t active() const noexcept { return handlers_.size(); }
+
+  void stop_listening() noexcept {
+    if (fd_ < 0) return;
+    if (armed_) loop_->cancel_wait_fd(fd_, false, this);
+    armed_ = false;
+    loop_->forget_fd(fd_);
+    ::close(fd_);
+    fd_ = -1;
+    stopped_.set();
+    if (handlers_.empty()) all_closed_.set();
+  }
+  void cancel_handlers() {
+    auto copy = handlers_;
+    for (auto& h : copy) h.cancel();
+  }
+  Event stopped_;
+  Event all_closed_;
+
+ private:
+  void arm() {
+    loop_->wait_fd(fd_, false, this);
+    armed_ = true;
+  }
+  void on_fd_ready() noexcept override {
+    armed_ = false;
+    for (int accepted = 0; fd_ >= 0 && accepted < 1024; ++accepted) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      int c = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (c < 0) {
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED) continue;
+        if (err == EMFILE || err == ENFILE)
+          loop_->report("tandem.aio: server on port " + std::to_string(port_) +
+                        " cannot accept: out of file descriptors (raise RLIMIT_NOFILE)");
+        break;
+      }
+      set_nodelay(c);
+      try {
+        auto t = std::make_shared<Transport>(*loop_, c, address_string(reinterpret_cast<sockaddr*>(&ss)));
+        auto handle = loop_->create_task(cb_(StreamReader(t), StreamWriter(t)), "connection " + t->peer());
+        handlers_.push_back(handle);
+        // Strong: the handler may be a lambda living in cb_, so the state outlives every handler.
+        // (The cycle state -> handle -> callback -> state ends when the handler finishes.)
+        handle.add_done_callback([self = shared_from_this()](const TaskHandle<void>& h) { self->on_handler_done(h); });
+      } catch (const std::exception& e) {
+        loop_->report(std::string("tandem.aio: could not start a connection handler: ") + e.what());
+      }
+    }
+    if (fd_ >= 0) {
+      try {
+        arm();
+      } catch (...) {
+        loop_->report("tandem.aio: the server stopped accepting (epoll registration failed)");
+      }
+    }
+  }
+  void on_handler_done(const TaskHandle<void>& h) {
+    for (std::size_t i = 0; i < handlers_.size(); ++i)
+      if (handlers_[i] == h) {
+        handlers_[i] = std::move(handlers_.back());
+        handlers_.pop_back();
+        break;
+      }
+    if (handlers_.empty() && fd_ < 0) all_closed_.set();
+  }
+
+  EventLoop* loop_;
+  int fd_;
+  ClientConnectedCallback cb_;
+  std::uint16_t port_ = 0;
+  bool armed_ = false;
+  std::vector<TaskHandle<void>> handlers_;
+};
+
+}  // namespace detail
+
+// ---- StreamReader ------------------------------------------------------------------------------------
+
+namespace {
+detail::Transport& transport(const std::shared_ptr<detail::Transport>& t) {
+  if (!t) throw InvalidStateError("this stream is not connected (default-constructed)");
+  return *t;
+}
+}  // namespace
+
+Task<std::string> StreamReader::read(std::ptrdiff_t n) {
+  auto keep = t_;
+  auto& t = transport(keep);
+  if (n == 0) co_return std::string();
+  if (n < 0) {
+    while (!t.eof()) co_await t.fill();
+    co_return t.take(t.available());
+  }
+  if (t.available() == 0 && !t.eof()) co_await t.fill();
+  co_return t.take(std::min(t.available(), static_cast<std::size_t>(n)));
+}
+
+Task<std::string> StreamReader::readexactly(std::size_t n) {
+  auto keep = t_;
+  auto& t = transport(keep);
+  while (t.available() < n) {
+    if (t.eof()) throw IncompleteReadError(t.take(t.available()), n);
+    co_await t.fill();
+  }
+  co_return t.take(n);
+}
+
+Task<std::string> StreamReader::readuntil(std::string separator) {
+  auto keep = t_;
+  auto& t = transport(keep);
+  if (separator.empty()) throw InvalidStateError("readuntil(): the separator must not be empty");
+  std::size_t scanned = 0;
+  for (;;) {
+    auto buf = t.buffered();
+    auto pos = buf.find(separator, scanned);
+    if (pos != std::string_view::npos) {
+      if (pos + separator.size() > t.limit)
+        throw LimitOverrunError("readuntil(): separator found, but the chunk exceeds the limit", pos);
+      co_return t.take(pos + separator.size());
+    }
+    if (buf.size() > t.limit)
+      throw LimitOverrunError("readuntil(): no separator within the limit of " + std::to_string(t.limit) + " bytes",
+                              buf.size());
+    scanned = buf.size() >= separator.size() ? buf.size() - separator.size() + 1 : 0;
+    if (t.eof()) throw IncompleteReadError(t.take(t.available()), buf.size() + separator.size());
+    co_await t.fill();
+  }
+}
+
+Task<std::string> StreamReader::readline() {
+  try {
+    co_return co_await readuntil("\n");
+  } catch (const IncompleteReadError& e) {
+    co_return e.partial();
+  }
+}
+
+bool StreamReader::at_eof() const { return transport(t_).eof() && transport(t_).available() == 0; }
+std::size_t StreamReader::limit() const { return transport(t_).limit; }
+void StreamReader::set_limit(std::size_t limit) { transport(t_).limit = limit; }
+
+// ---- StreamWriter ------------------------------------------------------------------------------------
+
+void StreamWriter::write(std::string_view data) { transport(t_).write(data); }
+Task<void> StreamWriter::drain() {
+  auto keep = t_;
+  co_await transport(keep).drain();
+}
+void StreamWriter::write_eof() { transport(t_).write_eof(); }
+void StreamWriter::close() { transport(t_).close(); }
+bool StreamWriter::is_closing() const { return transport(t_).is_closing(); }
+Task<void> StreamWriter::wait_closed() {
+  auto keep = t_;
+  co_await transport(keep).wait_closed();
+}
+std::string StreamWriter::peername() const { return transport(t_).peer(); }
+std::size_t StreamWriter::write_buffer_size() const { return transport(t_).pending(); }
+
+// ---- connecting and serving -----------------------------------------------------------------------------
+
+Task<Connection> open_connection(std::string host, std::uint16_t port) {
+  auto& loop = get_running_loop();
+  auto addrs = detail::resolve(host, port, false);
+  int last_error = EHOSTUNREACH;
+  for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
+    detail::FdGuard sock{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol),
+                         &loop};
+    if (sock.fd < 0) {
+      last_error = errno;
+      continue;
+    }
+    int rc = ::connect(sock.fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc < 0 && errno != EINPROGRESS) {
+      last_error = errno;
+      continue;
+    }
+    if (rc < 0) {
+      {
+        detail::FdWait wait(sock.fd, true);
+        co_await wait;  // a cancel or timeout here closes the socket through the guard
+      }
+      loop.forget_fd(sock.fd);
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        last_error = err;
+        continue;
+      }
+    }
+    detail::set_nodelay(sock.fd);
+    auto t = std::make_shared<detail::Transport>(loop, sock.release(),
+                                                 host + ":" + std::to_string(port));
+    co_return Connection{StreamReader(t), StreamWriter(t)};
+  }
+  detail::throw_connection_error(last_error, "connect to " + host + ":" + std::to_string(port));
+}
+
+Task<Server> start_server(ClientConnectedCallback on_client, std::string host, std::uint16_t port, int backlog) {
+  auto& loop = get_running_loop();
+  if (!on_client) throw InvalidStateError("start_server() needs a client_connected callback");
+  auto addrs = detail::resolve(host, port, true);
+  int last_error = EADDRNOTAVAIL;
+  for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
+    detail::FdGuard sock{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)};
+    if (sock.fd < 0) {
+      last_error = errno;
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(sock.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(sock.fd, ai->ai_addr, ai->ai_addrlen) < 0 || ::listen(sock.fd, backlog) < 0) {
+      last_error = errno;
+      continue;
+    }
+    auto state = std::make_shared<detail::ServerState>(loop, sock.release(), std::move(on_client));
+    state->start();
+    co_return Server(std::move(state));
+  }
+  throw ConnectionError("cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(last_error),
+                        last_error);
+}
+
+std::uint16_t Server::port() const { return s_ ? s_->port() : 0; }
+bool Server::is_serving() const { return s_ && s_->serving(); }
+std::size_t Server::active_connections() const { return s_ ? s_->active() : 0; }
+void Server::close() {
+  if (s_) s_->stop_listening();
+}
+void Server::close_clients() {
+  if (s_) s_->cancel_handlers();
+}
+Task<void> Server::wait_closed() {
+  auto keep = s_;
+  if (keep) co_await keep->all_closed_.wait();
+}
+Task<void> Server::serve_forever() {
+  auto keep = s_;
+  if (!keep) co_return;
+  try {
+    co_await keep->stopped_.wait();
+  } catch (const CancelledError&) {
+    keep->stop_listening();
+    throw;
+  }
+}
+
+}  // namespace tandem::aio

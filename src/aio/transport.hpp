@@ -1,0 +1,329 @@
+// Private: the socket/pipe transport shared by StreamReader and StreamWriter, and the one-shot fd wait.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "tandem/aio/events.hpp"
+#include "tandem/aio/exceptions.hpp"
+#include "tandem/aio/locks.hpp"
+#include "tandem/aio/task.hpp"
+
+namespace tandem::aio {
+namespace detail {
+
+inline constexpr std::size_t kDefaultLimit = 64 * 1024;
+inline constexpr std::size_t kReadChunk = 64 * 1024;
+
+[[noreturn]] inline void throw_connection_error(int err, const std::string& what) {
+  std::string msg = what + ": " + std::strerror(err);
+  if (err == ECONNREFUSED) throw ConnectionRefusedError(msg + " (is anything listening there?)", err);
+  if (err == ECONNRESET || err == EPIPE) throw ConnectionResetError(msg + " (the peer reset the connection)", err);
+  throw ConnectionError(msg, err);
+}
+
+inline std::string address_string(const sockaddr* sa) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  std::uint16_t port = 0;
+  if (sa->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  if (sa->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+  }
+  return "?";
+}
+
+inline void set_nodelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/// Closes an fd unless released: sockets do not leak when a connect is cancelled or fails.
+struct FdGuard {
+  int fd = -1;
+  EventLoop* loop = nullptr;  // the loop may remember the fd in epoll: forget it before closing
+  ~FdGuard() {
+    if (fd >= 0) {
+      if (loop) loop->forget_fd(fd);
+      ::close(fd);
+    }
+  }
+  int release() noexcept { return std::exchange(fd, -1); }
+};
+
+struct AddrInfoDeleter {
+  void operator()(addrinfo* ai) const noexcept { freeaddrinfo(ai); }
+};
+using AddrInfoPtr = std::unique_ptr<addrinfo, AddrInfoDeleter>;
+
+inline AddrInfoPtr resolve(const std::string& host, std::uint16_t port, bool passive) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  addrinfo* out = nullptr;
+  std::string service = std::to_string(port);
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &out);
+  if (rc != 0) throw ConnectionError("cannot resolve '" + host + "': " + gai_strerror(rc), 0);
+  return AddrInfoPtr(out);
+}
+
+/// Waits once for an fd to become readable or writable.
+class FdWait final : FdWaiter, Suspension {
+ public:
+  FdWait(int fd, bool write) noexcept : fd_(fd), write_(write) {}
+  FdWait(const FdWait&) = delete;
+  ~FdWait() {
+    if (registered_) loop_->cancel_wait_fd(fd_, write_, this);
+  }
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &current_task_for("stream I/O");
+    loop_ = &task_->loop();
+    if (task_->take_pending_cancel()) {
+      cancelled_ = true;
+      return false;
+    }
+    loop_->wait_fd(fd_, write_, this);
+    registered_ = true;
+    task_->suspend_on(this, h);
+    return true;
+  }
+  void await_resume() const {
+    if (cancelled_) throw task_->cancelled_error();
+    if (aborted_) throw ConnectionError("the connection was closed while a task waited on it", EBADF);
+  }
+  /// The transport closed under us: wake the task with an error.
+  void abort() noexcept {
+    if (!registered_) return;
+    loop_->cancel_wait_fd(fd_, write_, this);
+    registered_ = false;
+    aborted_ = true;
+    task_->wake();
+  }
+
+ private:
+  void on_fd_ready() noexcept override {
+    registered_ = false;
+    task_->wake();
+  }
+  bool cancel_wait() noexcept override {
+    if (registered_) loop_->cancel_wait_fd(fd_, write_, this);
+    registered_ = false;
+    cancelled_ = true;
+    task_->wake();
+    return true;
+  }
+  int fd_;
+  bool write_;
+  bool registered_ = false;
+  bool cancelled_ = false;
+  bool aborted_ = false;
+  TaskCoreBase* task_ = nullptr;
+  EventLoop* loop_ = nullptr;
+};
+
+/// One connected socket shared by a StreamReader and a StreamWriter.
+class Transport final : FdWaiter {
+ public:
+  /// `socket`: false for pipes (read/write instead of recv/send; write_eof closes).
+  Transport(EventLoop& loop, int fd, std::string peer, bool socket = true)
+      : loop_(&loop), fd_(fd), peer_(std::move(peer)), socket_(socket) {
+    drained_.set();
+  }
+  Transport(const Transport&) = delete;
+  ~Transport() { close_now(); }
+
+  // ---- reading ----
+  std::size_t available() const noexcept { return rbuf_.size() - rpos_; }
+  std::string_view buffered() const noexcept { return std::string_view(rbuf_).substr(rpos_); }
+  std::string take(std::size_t n) {
+    std::string out = rbuf_.substr(rpos_, n);
+    rpos_ += n;
+    if (rpos_ == rbuf_.size()) {
+      rbuf_.clear();
+      rpos_ = 0;
+    }
+    return out;
+  }
+  bool eof() const noexcept { return eof_; }
+  bool closed() const noexcept { return closed_; }
+
+  /// Reads at least one more byte into the buffer, or sets eof().
+  Task<void> fill() {
+    for (;;) {
+      if (closed_) throw ConnectionError("read from a closed connection", EBADF);
+      if (rpos_ > 0 && rpos_ * 2 >= rbuf_.size()) {  // compact now and then: the buffer stays small
+        rbuf_.erase(0, rpos_);
+        rpos_ = 0;
+      }
+      std::size_t old = rbuf_.size();
+      rbuf_.resize(old + kReadChunk);
+      ssize_t n = socket_ ? ::recv(fd_, rbuf_.data() + old, kReadChunk, 0) : ::read(fd_, rbuf_.data() + old, kReadChunk);
+      rbuf_.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+      if (n > 0) co_return;
+      if (n == 0) {
+        eof_ = true;
+        co_return;
+      }
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err != EAGAIN && err != EWOULDBLOCK) throw_connection_error(err, "read from " + peer_);
+      FdWait wait(fd_, false);
+      read_wait_ = &wait;
+      struct Clear {
+        FdWait*& slot;
+        ~Clear() { slot = nullptr; }
+      } clear{read_wait_};
+      co_await wait;
+    }
+  }
+
+  std::size_t limit = kDefaultLimit;
+
+  // ---- writing ----
+  void write(std::string_view data) {
+    if (write_error_) std::rethrow_exception(write_error_);
+    if (closing_ || closed_) throw ConnectionError("write() after close() on the connection to " + peer_, EPIPE);
+    if (data.empty()) return;
+    if (pending() == 0) {  // fast path: straight to the kernel
+      ssize_t n = send_some(data.data(), data.size());
+      if (n < 0) {
+        int err = errno;
+        if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+          fail(err);
+          std::rethrow_exception(write_error_);
+        }
+        n = 0;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+      if (data.empty()) return;
+    }
+    wbuf_.append(data);
+    drained_.clear();
+    arm_flusher();
+  }
+  std::size_t pending() const noexcept { return wbuf_.size() - wpos_; }
+  Task<void> drain() {
+    while (pending() > 0 && !write_error_) co_await drained_.wait();
+    if (write_error_) std::rethrow_exception(write_error_);
+  }
+  void write_eof() {
+    if (closed_) return;
+    if (!socket_) {  // a pipe cannot be half-closed: closing it is the EOF
+      close();
+      return;
+    }
+    if (pending() > 0)
+      eof_pending_ = true;
+    else
+      ::shutdown(fd_, SHUT_WR);
+  }
+  void close() {
+    closing_ = true;
+    if (pending() == 0 || write_error_) close_now();
+  }
+  bool is_closing() const noexcept { return closing_ || closed_; }
+  Task<void> wait_closed() { co_await closed_event_.wait(); }
+  const std::string& peer() const noexcept { return peer_; }
+
+  void close_now() noexcept {
+    if (closed_) return;
+    closed_ = true;
+    if (flusher_armed_) loop_->cancel_wait_fd(fd_, true, this);
+    flusher_armed_ = false;
+    if (read_wait_) read_wait_->abort();
+    loop_->forget_fd(fd_);
+    ::close(fd_);
+    wbuf_.clear();
+    wpos_ = 0;
+    drained_.set();
+    closed_event_.set();
+  }
+
+ private:
+  ssize_t send_some(const char* p, std::size_t n) {
+    return socket_ ? ::send(fd_, p, n, MSG_NOSIGNAL) : ::write(fd_, p, n);  // pipes: SIGPIPE is ignored
+  }
+  void fail(int err) {
+    try {
+      throw_connection_error(err, "write to " + peer_);
+    } catch (...) {
+      write_error_ = std::current_exception();
+    }
+    wbuf_.clear();
+    wpos_ = 0;
+    drained_.set();
+  }
+  void arm_flusher() {
+    if (flusher_armed_ || closed_) return;
+    loop_->wait_fd(fd_, true, this);
+    flusher_armed_ = true;
+  }
+  // Writable again: push out what is queued; re-arm while the kernel buffer is full.
+  void on_fd_ready() noexcept override {
+    flusher_armed_ = false;
+    while (pending() > 0) {
+      ssize_t n = send_some(wbuf_.data() + wpos_, pending());
+      if (n > 0) {
+        wpos_ += static_cast<std::size_t>(n);
+        continue;
+      }
+      int err = errno;
+      if (n < 0 && err == EINTR) continue;
+      if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+        try {
+          arm_flusher();
+        } catch (...) {
+          fail(EIO);
+        }
+        return;
+      }
+      fail(err);
+      break;
+    }
+    wbuf_.clear();
+    wpos_ = 0;
+    drained_.set();
+    if (eof_pending_ && !closed_) ::shutdown(fd_, SHUT_WR);  // (pipes close instead: closing_ is set)
+    if (closing_) close_now();
+  }
+
+  EventLoop* loop_;
+  int fd_;
+  std::string peer_;
+  bool socket_;
+  std::string rbuf_;
+  std::size_t rpos_ = 0;
+  bool eof_ = false;
+  FdWait* read_wait_ = nullptr;
+  std::string wbuf_;
+  std::size_t wpos_ = 0;
+  std::exception_ptr write_error_;
+  bool flusher_armed_ = false;
+  bool eof_pending_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  Event drained_;
+  Event closed_event_;
+};
+
+}  // namespace detail
+}  // namespace tandem::aio

@@ -1,0 +1,465 @@
+// Specification of gather, wait, as_completed, shield, timeout/wait_for and TaskGroup.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "aio/support.hpp"
+#include "tandem/aio.hpp"
+
+
+namespace aio = tandem::aio;
+using namespace std::chrono_literals;
+using aio::Task;
+
+namespace {
+
+using aio::testing::value_after;
+Task<int> fail_after(std::string what, std::chrono::milliseconds d) {
+  co_await aio::sleep(d);
+  throw std::runtime_error(what);
+}
+Task<void> forever() { co_await aio::sleep(1h); }
+Task<void> nothing() { co_return; }
+
+std::size_t pending() { return aio::get_running_loop().pending_task_count(); }
+
+// ---- gather -------------------------------------------------------------------------------------------
+
+TEST(AioGather, VariadicReturnsATupleInArgumentOrder) {
+  auto main = []() -> Task<void> {
+    auto [a, b, c] = co_await aio::gather(value_after(1, 2ms), value_after(2, 1ms), nothing());
+    EXPECT_EQ(a, 1);
+    EXPECT_EQ(b, 2);
+    (void)c;  // aio::Unit for a void child
+  };
+  aio::run(main());
+}
+
+TEST(AioGather, AcceptsScheduledTasksToo) {
+  auto main = []() -> Task<void> {
+    auto t = aio::create_task(value_after(5, 0ms));
+    auto [x, y] = co_await aio::gather(t, value_after(6, 0ms));
+    EXPECT_EQ(x + y, 11);
+  };
+  aio::run(main());
+}
+
+TEST(AioGather, RangeReturnsAVectorInInputOrder) {
+  auto main = []() -> Task<void> {
+    std::vector<Task<int>> coros;
+    for (int i = 0; i < 10; ++i) coros.push_back(value_after(i, std::chrono::milliseconds(10 - i)));
+    auto values = co_await aio::gather(std::move(coros));
+    EXPECT_EQ(values, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    auto empty = co_await aio::gather(std::vector<Task<int>>{});
+    EXPECT_TRUE(empty.empty());
+  };
+  aio::run(main());
+}
+
+TEST(AioGather, FirstFailureIsRethrownAndTheOthersKeepRunning) {
+  auto main = []() -> Task<void> {
+    aio::Event release;
+    auto slow = aio::create_task([](aio::Event& release) -> Task<int> {
+      co_await release.wait();
+      co_return 1;
+    }(release));
+    try {
+      co_await aio::gather(slow, fail_after("first", 1ms), fail_after("second", 2ms));
+      ADD_FAILURE();
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "first");
+    }
+    EXPECT_FALSE(slow.done());
+    release.set();
+    EXPECT_EQ(co_await slow, 1);
+  };
+  testing::internal::CaptureStderr();
+  aio::run(main());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");  // "second" counts as seen by gather
+}
+
+TEST(AioGather, FailuresInTheSameIterationAreNotReportedAsLost) {
+  auto yield_then_fail = [](std::string what) -> Task<int> {
+    co_await aio::sleep(0);  // both children resume, and fail, in the same loop iteration
+    throw std::runtime_error(what);
+  };
+  auto main = [&]() -> Task<void> {
+    std::vector<Task<int>> coros;
+    coros.push_back(yield_then_fail("one"));
+    coros.push_back(yield_then_fail("two"));
+    EXPECT_THROW(co_await aio::gather(std::move(coros)), std::runtime_error);
+    EXPECT_THROW(co_await aio::gather(yield_then_fail("a"), yield_then_fail("b")), std::runtime_error);
+  };
+  testing::internal::CaptureStderr();
+  aio::run(main());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(AioGather, ReturnExceptionsCollectsOutcomes) {
+  auto main = []() -> Task<void> {
+    auto cancelled = aio::create_task(value_after(0, 1h));
+    cancelled.cancel();
+    auto [ok, bad, c] = co_await aio::gather(aio::return_exceptions, value_after(3, 1ms), fail_after("x", 0ms),
+                                             cancelled);
+    EXPECT_TRUE(ok.has_value());
+    EXPECT_EQ(ok.value(), 3);
+    EXPECT_FALSE(bad.has_value());
+    EXPECT_THROW(std::rethrow_exception(bad.error()), std::runtime_error);
+    EXPECT_THROW(c.value(), tandem::CancelledError);
+    std::vector<Task<int>> coros;
+    coros.push_back(value_after(1, 0ms));
+    coros.push_back(fail_after("y", 0ms));
+    auto outcomes = co_await aio::gather(aio::return_exceptions, std::move(coros));
+    CO_ASSERT_TRUE(outcomes.size() == 2u);
+    EXPECT_TRUE(outcomes[0]);
+    EXPECT_FALSE(outcomes[1]);
+  };
+  aio::run(main());
+}
+
+TEST(AioGather, CancellingTheWaiterCancelsEveryChild) {
+  auto main = []() -> Task<void> {
+    auto a = aio::create_task(forever());
+    auto b = aio::create_task(forever());
+    auto g = aio::create_task([](aio::TaskHandle<void> a, aio::TaskHandle<void> b) -> Task<void> {
+      co_await aio::gather(a, b);
+    }(a, b));
+    co_await aio::sleep(1ms);
+    g.cancel();
+    EXPECT_THROW(co_await g, tandem::CancelledError);
+    EXPECT_TRUE(a.cancelled());
+    EXPECT_TRUE(b.cancelled());
+    EXPECT_EQ(pending(), 1u);
+  };
+  aio::run(main());
+}
+
+TEST(AioGather, OfManyTasksThatEachYieldOnce) {
+  auto main = []() -> Task<long> {
+    std::vector<Task<int>> coros;
+    for (int i = 0; i < 20000; ++i)
+      coros.push_back([](int i) -> Task<int> {
+        co_await aio::sleep(0);
+        co_return i;
+      }(i));
+    auto values = co_await aio::gather(std::move(coros));
+    long sum = 0;
+    for (int v : values) sum += v;
+    co_return sum;
+  };
+  EXPECT_EQ(aio::run(main()), 20000L * 19999 / 2);
+}
+
+// ---- wait ------------------------------------------------------------------------------------------------
+
+TEST(AioWait, FirstCompletedReturnsDoneAndPending) {
+  auto main = []() -> Task<void> {
+    std::vector<aio::TaskHandle<int>> ts{aio::create_task(value_after(1, 1ms)), aio::create_task(value_after(2, 1h))};
+    auto [done, still] = co_await aio::wait(ts, tandem::FIRST_COMPLETED);
+    CO_ASSERT_TRUE(done.size() == 1u);
+    EXPECT_EQ(done[0].result(), 1);
+    CO_ASSERT_TRUE(still.size() == 1u);
+    EXPECT_FALSE(still[0].done());
+    still[0].cancel();
+  };
+  aio::run(main());
+}
+
+TEST(AioWait, FirstExceptionIgnoresCancellationsAndTimeoutReturnsWhatIsDone) {
+  auto main = []() -> Task<void> {
+    std::vector<aio::TaskHandle<int>> ts{aio::create_task(value_after(1, 1ms)), aio::create_task(fail_after("f", 2ms)),
+                                         aio::create_task(value_after(3, 1h))};
+    auto r = co_await aio::wait(ts, tandem::FIRST_EXCEPTION);
+    EXPECT_EQ(r.done.size(), 2u);
+    EXPECT_EQ(r.pending.size(), 1u);
+    EXPECT_NE(r.done[1].exception(), nullptr);
+    auto r2 = co_await aio::wait(r.pending, tandem::ALL_COMPLETED, 2ms);  // times out: no exception
+    EXPECT_TRUE(r2.done.empty());
+    EXPECT_EQ(r2.pending.size(), 1u);
+    EXPECT_FALSE(ts[2].done());  // wait never cancels
+    ts[2].cancel();
+    EXPECT_EQ(pending(), 2u);  // main and the unwinding task
+  };
+  aio::run(main());
+}
+
+TEST(AioWait, CancellingTheWaiterLeavesTheTasksRunning) {
+  auto main = []() -> Task<void> {
+    aio::Event release;
+    std::vector<aio::TaskHandle<int>> ts{aio::create_task([](aio::Event& release) -> Task<int> {
+      co_await release.wait();
+      co_return 1;
+    }(release))};
+    auto w = aio::create_task([](std::vector<aio::TaskHandle<int>> ts) -> Task<void> { co_await aio::wait(ts); }(ts));
+    co_await aio::sleep(0);
+    w.cancel();
+    EXPECT_THROW(co_await w, tandem::CancelledError);
+    EXPECT_FALSE(ts[0].done());
+    release.set();
+    EXPECT_EQ(co_await ts[0], 1);
+  };
+  aio::run(main());
+}
+
+// ---- as_completed -----------------------------------------------------------------------------------------
+
+TEST(AioAsCompleted, YieldsInCompletionOrder) {
+  auto main = []() -> Task<void> {
+    std::vector<Task<int>> coros;
+    coros.push_back(value_after(3, 3ms));
+    coros.push_back(value_after(1, 1ms));
+    coros.push_back(value_after(2, 2ms));
+    auto it = aio::as_completed(std::move(coros));
+    std::vector<int> order;
+    while (auto t = co_await it.next()) order.push_back(t->result());
+    EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  };
+  aio::run(main());
+}
+
+TEST(AioAsCompleted, TimesOutWithTasksLeft) {
+  auto main = []() -> Task<void> {
+    std::vector<aio::TaskHandle<int>> ts{aio::create_task(value_after(1, 0ms)), aio::create_task(value_after(2, 1h))};
+    auto it = aio::as_completed(ts, 5ms);
+    auto first = co_await it.next();
+    CO_ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->result(), 1);
+    EXPECT_THROW(co_await it.next(), tandem::TimeoutError);
+    ts[1].cancel();
+  };
+  aio::run(main());
+}
+
+// ---- shield ---------------------------------------------------------------------------------------------------
+
+TEST(AioShield, CancellingTheWaiterDoesNotCancelTheShieldedTask) {
+  auto main = []() -> Task<void> {
+    aio::Event release;
+    auto inner = aio::create_task([](aio::Event& release) -> Task<int> {
+      co_await release.wait();
+      co_return 9;
+    }(release));
+    auto outer = aio::create_task([](aio::TaskHandle<int> t) -> Task<int> { co_return co_await aio::shield(t); }(inner));
+    co_await aio::sleep(0);
+    outer.cancel();
+    EXPECT_THROW(co_await outer, tandem::CancelledError);
+    EXPECT_FALSE(inner.done());
+    release.set();
+    EXPECT_EQ(co_await inner, 9);
+  };
+  aio::run(main());
+}
+
+// ---- timeouts ------------------------------------------------------------------------------------------------
+
+TEST(AioTimeout, ExpiryTurnsCancellationIntoTimeoutError) {
+  std::vector<std::string> log;
+  auto guarded = [&]() -> Task<void> {
+    try {
+      co_await aio::sleep(1h);
+    } catch (const tandem::CancelledError&) {
+      log.push_back("unwound");
+      throw;
+    }
+  };
+  auto main = [&]() -> Task<void> {
+    EXPECT_THROW(co_await aio::timeout(2ms, guarded()), tandem::TimeoutError);
+    EXPECT_EQ(aio::get_running_loop().pending_task_count(), 1u);
+    co_await aio::sleep(0);  // the task is not left with a pending cancellation
+    log.push_back("after");
+  };
+  aio::run(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"unwound", "after"}));
+}
+
+TEST(AioTimeout, FastEnoughReturnsTheValueAndDisarms) {
+  auto main = []() -> Task<int> {
+    int v = co_await aio::timeout(1h, value_after(4, 0ms));
+    co_await aio::sleep(1ms);
+    co_return v;
+  };
+  EXPECT_EQ(aio::run(main()), 4);
+}
+
+TEST(AioTimeout, ExternalCancellationStaysCancellation) {
+  auto main = []() -> Task<void> {
+    auto t = aio::create_task([]() -> Task<void> { co_await aio::timeout(1h, forever()); }());
+    co_await aio::sleep(0);
+    t.cancel();
+    EXPECT_THROW(co_await t, tandem::CancelledError);
+    EXPECT_TRUE(t.cancelled());
+  };
+  aio::run(main());
+}
+
+TEST(AioTimeout, NestedScopesReportTheOneThatExpired) {
+  auto main = []() -> Task<std::string> {
+    try {
+      co_await aio::timeout(1h, [](void) -> Task<void> {
+        try {
+          co_await aio::timeout(1ms, forever());
+        } catch (const tandem::TimeoutError&) {
+          throw std::runtime_error("inner expired");
+        }
+      }());
+    } catch (const std::runtime_error& e) {
+      co_return e.what();
+    }
+    co_return "none";
+  };
+  EXPECT_EQ(aio::run(main()), "inner expired");
+}
+
+TEST(AioTimeout, ScopeCanBeRescheduled) {
+  auto main = []() -> Task<bool> {
+    aio::Timeout scope(std::nullopt);
+    EXPECT_FALSE(scope.when().has_value());
+    scope.reschedule(aio::get_running_loop().time() + 1ms);
+    std::exception_ptr err;
+    try {
+      co_await aio::sleep(1h);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    try {
+      scope.exit(err);
+    } catch (const tandem::TimeoutError&) {
+      co_return scope.expired();
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(aio::run(main()));
+}
+
+TEST(AioWaitFor, CancelsTheTaskAtTheDeadlineAndWaitsForIt) {
+  auto main = []() -> Task<void> {
+    auto t = aio::create_task(value_after(1, 1h));
+    EXPECT_THROW(co_await aio::wait_for(t, 2ms), tandem::TimeoutError);
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_EQ(co_await aio::wait_for(value_after(2, 0ms), 1h), 2);
+  };
+  aio::run(main());
+}
+
+// ---- TaskGroup ---------------------------------------------------------------------------------------------------
+
+TEST(AioTaskGroup, WaitsForEveryChild) {
+  auto main = []() -> Task<int> {
+    int sum = 0;
+    co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
+      for (int i = 1; i <= 3; ++i)
+        tg.create_task([](int& s, int i) -> Task<void> {
+          co_await aio::sleep(std::chrono::milliseconds(i));
+          s += i;
+        }(sum, i));
+      co_return;
+    });
+    co_return sum;
+  };
+  EXPECT_EQ(aio::run(main()), 6);
+}
+
+TEST(AioTaskGroup, FirstFailureCancelsSiblingsAndTheBodyThenRethrows) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Task<void> {
+    try {
+      co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
+        tg.create_task([](std::vector<std::string>& log) -> Task<void> {
+          try {
+            co_await aio::sleep(1h);
+          } catch (const tandem::CancelledError&) {
+            log.push_back("sibling cancelled");
+            throw;
+          }
+        }(log));
+        tg.create_task(fail_after("child failed", 1ms));
+        try {
+          co_await aio::sleep(1h);
+        } catch (const tandem::CancelledError&) {
+          log.push_back("body cancelled");
+          throw;
+        }
+      });
+      ADD_FAILURE();
+    } catch (const std::runtime_error& e) {
+      log.push_back(e.what());
+    }
+    co_await aio::sleep(0);  // the group withdrew its cancellation of this task
+    log.push_back("continues");
+  };
+  aio::run(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"sibling cancelled", "body cancelled", "child failed", "continues"}));
+}
+
+TEST(AioTaskGroup, SeveralFailuresBecomeAnExceptionGroup) {
+  auto main = []() -> Task<std::size_t> {
+    try {
+      co_await aio::task_group([](aio::TaskGroup& tg) -> Task<void> {
+        tg.create_task(fail_after("a", 1ms));
+        tg.create_task([]() -> Task<void> {
+          try {
+            co_await aio::sleep(1h);
+          } catch (const tandem::CancelledError&) {
+          }
+          throw std::logic_error("b while unwinding");
+        }());
+        co_return;
+      });
+    } catch (const aio::ExceptionGroup& g) {
+      EXPECT_NE(std::string(g.what()).find("b while unwinding"), std::string::npos);
+      co_return g.exceptions().size();
+    }
+    co_return 0;
+  };
+  EXPECT_EQ(aio::run(main()), 2u);
+}
+
+TEST(AioTaskGroup, BodyFailureCancelsChildren) {
+  auto main = []() -> Task<bool> {
+    aio::TaskHandle<void> child;
+    try {
+      co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
+        child = tg.create_task(forever());
+        co_await aio::sleep(0);
+        throw std::runtime_error("body");
+      });
+    } catch (const std::runtime_error&) {
+      co_return child.cancelled();
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(aio::run(main()));
+}
+
+TEST(AioTaskGroup, ExternalCancellationCancelsChildrenAndPropagates) {
+  auto main = []() -> Task<void> {
+    aio::TaskHandle<void> child;
+    auto t = aio::create_task([](aio::TaskHandle<void>& child) -> Task<void> {
+      co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
+        child = tg.create_task(forever());
+        co_return;  // now waiting in join
+      });
+    }(child));
+    co_await aio::sleep(1ms);
+    t.cancel();
+    EXPECT_THROW(co_await t, tandem::CancelledError);
+    EXPECT_TRUE(child.cancelled());
+  };
+  aio::run(main());
+}
+
+TEST(AioTaskGroup, NoNewTasksAfterItIsDone) {
+  auto main = []() -> Task<void> {
+    aio::TaskGroup tg;
+    tg.create_task(nothing());
+    co_await tg.join();
+    EXPECT_THROW(tg.create_task(nothing()), tandem::InvalidStateError);
+  };
+  aio::run(main());
+}
+
+}  // namespace

@@ -1,0 +1,27 @@
+// Helpers shared by the aio tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "tandem/aio.hpp"
+
+// gtest's ASSERT_* return void, which a coroutine cannot do.
+#define CO_ASSERT_TRUE(c)              \
+  do {                                 \
+    if (!(c)) {                        \
+      ADD_FAILURE() << "expected " #c; \
+      co_return;                       \
+    }                                  \
+  } while (0)
+
+namespace tandem::aio::testing {
+
+/// A task that completes with `v` after `d` of loop time.
+inline Task<int> value_after(int v, std::chrono::milliseconds d) {
+  co_await sleep(d);
+  co_return v;
+}
+
+}  // namespace tandem::aio::testing
