@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "release", "bin")
+BIN = os.environ.get("TANDEM_BENCH_BIN", os.path.join(ROOT, "build", "release", "bin"))
 PY = "/usr/bin/python3"  # Debian's CPython, the peer the issues name
 
 
@@ -71,7 +71,75 @@ def bench_thread_pool(args):
                     f"({args.tasks:,} tasks per C++ run, {args.py_tasks:,} per CPython run)", rates, base)
 
 
-BENCHES = {"thread_pool": bench_thread_pool}
+def bench_process_pool(args):
+    rows = run_json_lines([os.path.join(BIN, "bench_process_pool"), str(args.workers), str(args.proc_tasks),
+                           str(args.proc_items), str(args.reps)])
+    rows += run_json_lines([PY, os.path.join(ROOT, "bench", "python", "process_pool.py"), str(args.workers),
+                            str(args.py_proc_tasks), str(args.py_proc_items), str(args.reps)])
+    for mode in ("unbatched", "chunksize 1000"):
+        rates = rates_by_impl([r for r in rows if r["mode"] == mode])
+        base = next(k for k in rates if k.startswith("CPython"))
+        what = "round trips (submit -> result)" if mode == "unbatched" else "items through map(echo, range(n), 1000)"
+        print_table(f"Process pool, {args.workers} workers, {what}", rates, base)
+
+
+def bench_aio_tasks(args):
+    rows = []
+    for _ in range(args.reps):  # a fresh process per run: peak RSS is per process
+        rows += run_json_lines([os.path.join(BIN, "bench_aio"), "tasks", str(args.aio_tasks)])
+        for flavour in ("asyncio", "uvloop"):
+            rows += run_json_lines([PY, os.path.join(ROOT, "bench", "python", "aio_tasks.py"), flavour,
+                                    str(args.py_aio_tasks)])
+    rates = rates_by_impl(rows)
+    base = next(k for k in rates if k.startswith("asyncio"))
+    print_table(f"Coroutines: spawn + complete tasks that each yield once, gathered "
+                f"({args.aio_tasks:,} per tandem run, {args.py_aio_tasks:,} per Python run)", rates, base)
+    print("\n| implementation | peak RSS (median) | per task |\n|---|---:|---:|")
+    for impl in rates:
+        peaks = [r["peak_rss_kib"] for r in rows if r["impl"] == impl]
+        tasks = next(r["tasks"] for r in rows if r["impl"] == impl)
+        peak = statistics.median(peaks)
+        print(f"| {impl} | {peak / 1024:.0f} MiB | {peak * 1024 / tasks:.0f} B |")
+
+
+def serve_and_load(server_cmd, port, args):
+    server = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        if server.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{server_cmd[0]} did not start")
+        out = subprocess.run([os.path.join(BIN, "bench_echo_client"), str(port), str(args.echo_connections),
+                              str(args.echo_messages)], check=True, capture_output=True, text=True).stdout
+        return json.loads(out)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def bench_echo(args):
+    servers = {
+        "tandem": [os.path.join(BIN, "bench_aio"), "echo-server"],
+        "asyncio (CPython 3.11)": [PY, os.path.join(ROOT, "bench", "python", "aio_echo_server.py"), "asyncio"],
+        "uvloop": [PY, os.path.join(ROOT, "bench", "python", "aio_echo_server.py"), "uvloop"],
+    }
+    results = {name: [] for name in servers}
+    port = 18700
+    for _ in range(args.reps):
+        for name, cmd in servers.items():
+            port += 1
+            results[name].append(serve_and_load(cmd + [str(port)], port, args))
+    print(f"\nTCP echo on loopback, one load client (bench_echo_client): {args.echo_connections} connections, "
+          f"{args.echo_messages:,} ping-pong messages of 64 B each")
+    print("| server | messages/s (median) | p50 latency | p99 latency | vs uvloop |")
+    print("|---|---:|---:|---:|---:|")
+    med = {n: statistics.median(r["per_second"] for r in rs) for n, rs in results.items()}
+    for name, rs in sorted(results.items(), key=lambda kv: -med[kv[0]]):
+        p50 = statistics.median(r["p50_us"] for r in rs)
+        p99 = statistics.median(r["p99_us"] for r in rs)
+        print(f"| {name} | {fmt_rate(med[name])} | {p50:.0f} µs | {p99:.0f} µs | {med[name] / med['uvloop']:.2f}x |")
+
+
+BENCHES = {"thread_pool": bench_thread_pool, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
+           "echo": bench_echo}
 
 
 def main():
@@ -81,6 +149,14 @@ def main():
     p.add_argument("--tasks", type=int, default=2_000_000, help="tasks per C++ run")
     p.add_argument("--py-tasks", type=int, default=200_000, help="tasks per CPython run")
     p.add_argument("--window", type=int, default=1000, help="futures in flight in the windowed pass")
+    p.add_argument("--proc-tasks", type=int, default=200_000, help="unbatched round trips per tandem run")
+    p.add_argument("--proc-items", type=int, default=20_000_000, help="items mapped per tandem run")
+    p.add_argument("--py-proc-tasks", type=int, default=20_000, help="unbatched round trips per CPython run")
+    p.add_argument("--py-proc-items", type=int, default=2_000_000, help="items mapped per CPython run")
+    p.add_argument("--aio-tasks", type=int, default=1_000_000, help="coroutine tasks per tandem run")
+    p.add_argument("--py-aio-tasks", type=int, default=1_000_000, help="coroutine tasks per Python run")
+    p.add_argument("--echo-connections", type=int, default=50)
+    p.add_argument("--echo-messages", type=int, default=2_000, help="messages per echo connection")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")
     args = p.parse_args()
     cores = os.cpu_count()

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -33,6 +34,10 @@ struct SpinnerOptions {
   std::uint64_t nap_every = 100'000;     // primes_nap: divisions between two yields to the loop
   std::chrono::milliseconds interval{100};  // between two frames
   bool animate = true;  // false: no frames written (output is not a terminal); frames are still counted
+  // Coroutines only: the loop's debug mode names any step that holds the loop too long.
+  std::optional<bool> debug;  // unset: the TANDEM_AIO_DEBUG environment variable decides
+  std::chrono::nanoseconds slow_callback_duration = std::chrono::milliseconds(100);
+  std::ostream* debug_out = nullptr;  // where debug reports go (stderr when null)
 };
 
 struct SpinnerReport {
@@ -45,5 +50,14 @@ struct SpinnerReport {
 /// spinner_thread.py: spin() on a tandem::Thread until slow() returns and sets the Event. Writes the
 /// "spinner object: <Thread(...)>" line and the animation (if enabled).
 SpinnerReport spinner_thread(std::ostream& out, const SpinnerOptions& options);
+
+/// spinner_proc.py: spin() in a child process (tandem::Process), `done` a process-shared ipc::Event.
+/// The child writes its frames to the inherited stdout, not to `out`.
+SpinnerReport spinner_process(std::ostream& out, const SpinnerOptions& options);
+
+/// spinner_async.py: spin() as an aio task, cancelled after slow() (CancelledError ends its loop, as the
+/// seed's `except asyncio.CancelledError: break`). Writes "spinner object: <Task pending name='spinner'>".
+/// With SpinnerWork::primes the loop is frozen and spin() never draws (frames == 0).
+SpinnerReport spinner_coroutine(std::ostream& out, const SpinnerOptions& options);
 
 }  // namespace tandem::lab

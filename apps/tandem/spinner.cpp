@@ -13,6 +13,8 @@ namespace tandem::cli {
 namespace {
 
 struct SpinnerCliOptions {
+  bool debug = false;
+  std::string slow_ms = "100";
   std::string model = "thread";
   std::string seconds = "3";
   std::string work = "sleep";
@@ -40,7 +42,21 @@ int run_spinner(const SpinnerCliOptions& o) {
   if (!o.number.empty()) options.number = parse_positive_u64("--number", o.number);
   if (options.work == lab::SpinnerWork::primes_nap && o.model != "coroutine")
     throw UsageError("--work primes-nap is the coroutine fix (co_await sleep(0)); use it with --model coroutine");
-  const auto report = lab::spinner_thread(std::cout, options);
+  if (o.debug) options.debug = true;
+  {
+    std::size_t used = 0;
+    long ms = -1;
+    try {
+      ms = std::stol(o.slow_ms, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != o.slow_ms.size() || ms < 0)
+      throw UsageError(fmt::format("--slow-callback-ms must be a whole number >= 0, got '{}'", o.slow_ms));
+    options.slow_callback_duration = std::chrono::milliseconds(ms);
+  }
+  const auto report = o.model == "process"     ? lab::spinner_process(std::cout, options)
+                      : o.model == "coroutine" ? lab::spinner_coroutine(std::cout, options)
+                                               : lab::spinner_thread(std::cout, options);
   if (options.work != lab::SpinnerWork::sleep)
     std::cout << fmt::format("is_prime({}) = {} in {:.2f}s; the spinner drew {} frames meanwhile\n", options.number,
                              report.prime ? "true" : "false", report.seconds, report.frames);
@@ -53,9 +69,13 @@ int run_spinner(const SpinnerCliOptions& o) {
 void add_spinner(CLI::App& app, Runner& run) {
   auto o = std::make_shared<SpinnerCliOptions>();
   auto* sub = app.add_subcommand("spinner", "The seed's spinner: animate while a slow call computes");
-  sub->add_option("--model", o->model, "Execution model")->check(CLI::IsMember({"thread"}))->capture_default_str();
+  sub->add_option("--model", o->model, "Execution model")->check(CLI::IsMember({"thread", "process", "coroutine"}))->capture_default_str();
   sub->add_option("--seconds", o->seconds, "How long slow() sleeps (--work sleep)")->capture_default_str();
   sub->add_option("--work", o->work, "What slow() does: sleep, primes (the Quick Quiz), primes-nap")
+      ->capture_default_str();
+  sub->add_flag("--debug", o->debug, "Coroutines: the loop's debug mode names steps that block it too long");
+  sub->add_option("--slow-callback-ms", o->slow_ms, "Coroutines, --debug: what counts as too long (asyncio's "
+                                                     "slow_callback_duration)")
       ->capture_default_str();
   sub->add_option("--number", o->number, "The number the primes works check (default: 2^63 - 25, a prime)");
   sub->callback([o, &run] { run = [o] { return run_spinner(*o); }; });

@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "lab/sumsq.hpp"
+#include "tandem/process_pool.hpp"
 #include "tandem/thread_pool.hpp"
 
 namespace tandem::cli {
@@ -27,6 +28,9 @@ int run_sumsq(const SumsqOptions& o) {
   lab::SumsqRun run;
   if (o.model == "sequential") {
     run = lab::sumsq_sequential(n);
+  } else if (o.model == "processes") {
+    ProcessPoolExecutor pool(workers);
+    run = lab::sumsq_parallel(pool, n, workers);
   } else {
     ThreadPoolExecutor pool(workers, "sumsq");
     run = lab::sumsq_parallel(pool, n, workers);
@@ -46,7 +50,7 @@ int run_sumsq(const SumsqOptions& o) {
   if (o.model == "sequential")
     fmt::print("sum of i*i for i in [0, {}), sequentially:\n", n);
   else
-    fmt::print("sum of i*i for i in [0, {}), {} threads:\n", n, workers);
+    fmt::print("sum of i*i for i in [0, {}), {} {}:\n", n, workers, o.model);
   fmt::print("{}\n", lab::to_string(run.sum));
   fmt::print("took {:.3f}s\n", run.wall_seconds);
   fmt::print("(the seed prints {}: its slice(..., -1) drops i = {})\n", lab::to_string(lab::seed_sum_squares(n)),
@@ -61,7 +65,7 @@ void add_sumsq(CLI::App& app, Runner& run) {
   auto* sub = app.add_subcommand("sumsq", "Sum of squares below N (the seed's CPU-bound demo)");
   sub->add_option("N", o->n, "Upper bound (exclusive)")->capture_default_str();
   sub->add_option("--model", o->model, "Execution model")
-      ->check(CLI::IsMember({"sequential", "threads"}))
+      ->check(CLI::IsMember({"sequential", "threads", "processes"}))
       ->capture_default_str();
   sub->add_option("--workers", o->workers, "Worker threads (default: the cores this process may use)");
   sub->add_flag("--json", o->json, "Print one JSON document");

@@ -90,6 +90,56 @@ TEST_F(Cli, SpinnerQuickQuizOnAThreadReportsTheVerdict) {
       << r.out;
 }
 
+TEST_F(Cli, PrimesOnProcessesGivesTheSameAnswers) {
+  auto r = tandem_cli("primes --model processes --workers 2 1000003 999999937 1000001 4");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("with 2 processes"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n       999999937  P )"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n         1000001    )"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n               4    )"))) << r.out;
+}
+
+TEST_F(Cli, PrimesOnCoroutinesSaysWhyThereIsNoSpeedup) {
+  auto r = tandem_cli("primes --model coroutines 97 98");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("as coroutines on one event loop"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no speedup, by design"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, PrimesSweepPrintsOneRowPerWorkerCount) {
+  auto r = tandem_cli("primes --sweep --workers 2 --model threads 1000003 999999937");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n      1 +\d+\.\d\ds +1\.00x\n      2 +\d+\.\d\ds +\d+\.\d\dx\n$)")))
+      << r.out;
+}
+
+TEST_F(Cli, SumsqOnProcessesIsExact) {
+  auto r = tandem_cli("sumsq 1000 --model processes --workers 2");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\n332833500\n"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, SpinnerInAProcessPrintsPythonsProcessRepr) {
+  auto r = tandem_cli("spinner --model process --seconds 0");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(spinner object: <Process name='Process-1' parent=\d+ initial>\nAnswer: 42\n)")))
+      << r.out;
+}
+
+TEST_F(Cli, CoroutineQuickQuizBlockingWorkFreezesTheSpinner) {
+  auto r = tandem_cli("spinner --model coroutine --work primes --number 1000000007");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("spinner object: <Task pending name='spinner'>"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the spinner drew 0 frames meanwhile"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, CoroutineDebugModeNamesTheBlockingTask) {
+  // A zero threshold makes any step "slow": deterministic, and no need for a seconds-long is_prime.
+  auto r = tandem_cli("spinner --model coroutine --work primes --debug --slow-callback-ms 0 --number 1000003");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("task 'main' held the event loop"), std::string::npos) << r.out;
+}
+
 struct BadInput {
   const char* args;
   const char* message;
@@ -112,7 +162,10 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"primes 0", "NUMBER must be a positive 64-bit integer, got '0'"},
                     BadInput{"primes 18446744073709551616", "got '18446744073709551616'"},
                     BadInput{"primes 3.5", "got '3.5'"},
-                    BadInput{"primes --model fibers", "--model: fibers not in {sequential,threads}"},
+                    BadInput{"primes --model fibers", "--model: fibers not in {sequential,threads,processes,coroutines}"},
+                    BadInput{"primes --sweep --model sequential", "--sweep compares worker counts"},
+                    BadInput{"spinner --slow-callback-ms -5", "--slow-callback-ms must be a whole number >= 0"},
+                    BadInput{"spinner --model fiber", "--model: fiber not in {thread,process,coroutine}"},
                     BadInput{"sumsq -1", "sumsq"},
                     BadInput{"sumsq 2000000000000", "N must be at most 2^40"},
                     BadInput{"spinner --seconds never", "--seconds must be a number from 0 to 3600, got 'never'"},

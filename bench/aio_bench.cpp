@@ -1,0 +1,69 @@
+// Coroutine-runtime benchmarks, matching bench/python/aio_tasks.py and aio_echo_server.py:
+//   bench_aio tasks N          spawn N tasks that each yield once (co_await sleep(0)), gather them;
+//                              one JSON line: seconds and this process's peak RSS (run it fresh).
+//   bench_aio echo-server PORT the streams echo server; prints "ready", serves until killed.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "tandem/aio.hpp"
+
+namespace aio = tandem::aio;
+
+namespace {
+
+aio::Task<void> yield_once() { co_await aio::sleep(0.0); }
+
+aio::Task<double> spawn_all(long n) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<aio::TaskHandle<void>> tasks;
+  tasks.reserve(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i) tasks.push_back(aio::create_task(yield_once()));
+  co_await aio::gather(std::move(tasks));
+  co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+aio::Task<void> echo(aio::StreamReader reader, aio::StreamWriter writer) {
+  try {
+    for (;;) {
+      std::string data = co_await reader.read(65536);
+      if (data.empty()) break;
+      writer.write(data);
+      co_await writer.drain();
+    }
+  } catch (const aio::ConnectionResetError&) {
+  }
+  writer.close();
+}
+
+aio::Task<void> serve(std::uint16_t port) {
+  auto server = co_await aio::start_server(echo, "127.0.0.1", port);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  co_await server.serve_forever();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "tasks" && argc > 2) {
+    const long n = std::atol(argv[2]);
+    const double seconds = aio::run(spawn_all(n));
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("{\"impl\": \"tandem\", \"tasks\": %ld, \"seconds\": %.6f, \"peak_rss_kib\": %ld}\n", n, seconds,
+                ru.ru_maxrss);
+    return 0;
+  }
+  if (mode == "echo-server" && argc > 2) {
+    aio::run(serve(static_cast<std::uint16_t>(std::atoi(argv[2]))));
+    return 0;
+  }
+  std::fprintf(stderr, "usage: bench_aio tasks N | bench_aio echo-server PORT\n");
+  return 2;
+}
