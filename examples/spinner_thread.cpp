@@ -34,4 +34,7 @@ int supervisor() {
   return result;
 }
 
-int main() { std::cout << "Answer: " << supervisor() << "\n"; }
+int main() {
+  const int result = supervisor();  // first: printing "Answer: " must wait for it
+  std::cout << "Answer: " << result << "\n";
+}
