@@ -43,6 +43,7 @@
 
 #include "tandem/aio/detail/core.hpp"
 #include "tandem/aio/events.hpp"
+#include "tandem/futures.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::aio {
@@ -396,22 +397,10 @@ class TaskHandle {
   using value_type = T;
 
   TaskHandle() noexcept = default;
-  explicit TaskHandle(detail::TaskCore<T>* core, bool adopt = true) noexcept : core_(core) {
-    if (core_ && !adopt) core_->add_ref();
-  }
-  TaskHandle(const TaskHandle& o) noexcept : core_(o.core_) {
-    if (core_) core_->add_ref();
-  }
-  TaskHandle(TaskHandle&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-  TaskHandle& operator=(TaskHandle o) noexcept {
-    std::swap(core_, o.core_);
-    return *this;
-  }
-  ~TaskHandle() {
-    if (core_) core_->release();
-  }
+  // Shares the core's reference counting with every other handle in tandem (futures.hpp's Ref).
+  explicit TaskHandle(detail::TaskCore<T>* core, bool adopt = true) noexcept : core_(core, adopt) {}
 
-  bool valid() const noexcept { return core_ != nullptr; }
+  bool valid() const noexcept { return static_cast<bool>(core_); }
 
   /// Requests cancellation (see the file comment). Returns false if the task is already done.
   /// `message` becomes the CancelledError's what().
@@ -473,13 +462,13 @@ class TaskHandle {
 
   detail::TaskCore<T>* core_ptr() const {
     if (!core_) throw InvalidStateError("empty TaskHandle");
-    return core_;
+    return core_.get();
   }
-  friend bool operator==(const TaskHandle& a, const TaskHandle& b) noexcept { return a.core_ == b.core_; }
+  friend bool operator==(const TaskHandle& a, const TaskHandle& b) noexcept { return a.core_.get() == b.core_.get(); }
 
  private:
   detail::TaskCore<T>& core() const { return *core_ptr(); }
-  detail::TaskCore<T>* core_ = nullptr;
+  tandem::detail::Ref<detail::TaskCore<T>> core_;
 };
 
 template <class T>
