@@ -84,21 +84,30 @@ def bench_process_pool(args):
 
 
 def bench_aio_tasks(args):
-    rows = []
-    for _ in range(args.reps):  # a fresh process per run: peak RSS is per process
-        rows += run_json_lines([os.path.join(BIN, "bench_aio"), "tasks", str(args.aio_tasks)])
-        for flavour in ("asyncio", "uvloop"):
-            rows += run_json_lines([PY, os.path.join(ROOT, "bench", "python", "aio_tasks.py"), flavour,
-                                    str(args.py_aio_tasks)])
-    rates = rates_by_impl(rows)
-    base = next(k for k in rates if k.startswith("asyncio"))
-    print_table(f"Coroutines: spawn + complete tasks that each yield once, gathered "
-                f"({args.aio_tasks:,} per tandem run, {args.py_aio_tasks:,} per Python run)", rates, base)
-    print("\n| implementation | peak RSS (median) | per task |\n|---|---:|---:|")
-    for impl in rates:
-        peaks = [r["peak_rss_kib"] for r in rows if r["impl"] == impl]
+    rows, peaks = [], {}  # peaks: impl -> each process's peak RSS (KiB)
+
+    def run_process(cmd):
+        proc_rows = run_json_lines(cmd)
+        rows.extend(proc_rows)
+        peaks.setdefault(proc_rows[0]["impl"], []).append(max(r["peak_rss_kib"] for r in proc_rows))
+
+    for rep in range(args.reps):  # a fresh process per run: round 1 is its cold start, peak RSS is its own
+        run_process([os.path.join(BIN, "bench_aio"), "tasks", str(args.aio_tasks), str(args.aio_rounds)])
+        if rep < args.py_aio_reps:  # a CPython round takes ~20 s: fewer of them
+            for flavour in ("asyncio", "uvloop"):
+                run_process([PY, os.path.join(ROOT, "bench", "python", "aio_tasks.py"), flavour,
+                             str(args.py_aio_tasks), str(args.py_aio_rounds)])
+    base = next(r["impl"] for r in rows if r["impl"].startswith("asyncio"))
+    what = (f"spawn + complete tasks that each yield once, gathered ({args.aio_tasks:,} per tandem round, "
+            f"{args.py_aio_tasks:,} per Python round)")
+    print_table(f"Coroutines, cold: {what}; the first round of a fresh process (its memory is new to the kernel)",
+                rates_by_impl([r for r in rows if r["round"] == 1]), base)
+    print_table(f"Coroutines, warm: {what}; later rounds of the same process (memory reused, as in a "
+                f"long-running program)", rates_by_impl([r for r in rows if r["round"] > 1]), base)
+    print("\n| implementation | peak RSS (median of processes) | per task |\n|---|---:|---:|")
+    for impl, ps in peaks.items():
         tasks = next(r["tasks"] for r in rows if r["impl"] == impl)
-        peak = statistics.median(peaks)
+        peak = statistics.median(ps)
         print(f"| {impl} | {peak / 1024:.0f} MiB | {peak * 1024 / tasks:.0f} B |")
 
 
@@ -153,8 +162,11 @@ def main():
     p.add_argument("--proc-items", type=int, default=20_000_000, help="items mapped per tandem run")
     p.add_argument("--py-proc-tasks", type=int, default=20_000, help="unbatched round trips per CPython run")
     p.add_argument("--py-proc-items", type=int, default=2_000_000, help="items mapped per CPython run")
-    p.add_argument("--aio-tasks", type=int, default=1_000_000, help="coroutine tasks per tandem run")
-    p.add_argument("--py-aio-tasks", type=int, default=1_000_000, help="coroutine tasks per Python run")
+    p.add_argument("--aio-tasks", type=int, default=1_000_000, help="coroutine tasks per tandem round")
+    p.add_argument("--py-aio-tasks", type=int, default=1_000_000, help="coroutine tasks per Python round")
+    p.add_argument("--aio-rounds", type=int, default=5, help="bursts per tandem process (1 cold, the rest warm)")
+    p.add_argument("--py-aio-rounds", type=int, default=2, help="bursts per Python process")
+    p.add_argument("--py-aio-reps", type=int, default=2, help="Python processes per flavour")
     p.add_argument("--echo-connections", type=int, default=50)
     p.add_argument("--echo-messages", type=int, default=2_000, help="messages per echo connection")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")

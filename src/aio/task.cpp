@@ -10,6 +10,22 @@ namespace detail {
 namespace {
 std::atomic<std::uint64_t> g_next_task_id{1};
 
+// Task ids are handed out to each thread in blocks, so that creating a task costs no atomic operation;
+// on one loop they still count up in creation order, as asyncio's do.
+constexpr std::uint64_t kIdBlock = 4096;
+struct IdRange {
+  std::uint64_t next = 0, end = 0;
+};
+constinit thread_local IdRange t_ids;
+
+std::uint64_t next_task_id() noexcept {
+  if (t_ids.next == t_ids.end) {
+    t_ids.next = g_next_task_id.fetch_add(kIdBlock, std::memory_order_relaxed);
+    t_ids.end = t_ids.next + kIdBlock;
+  }
+  return t_ids.next++;
+}
+
 // Keeps a core alive inside a std::function (copyable, unlike a unique owner).
 struct CoreRef {
   TaskCoreBase* p;
@@ -31,7 +47,13 @@ std::string describe(const std::exception_ptr& e) {
 }  // namespace
 
 TaskCoreBase::TaskCoreBase(EventLoop& loop, std::string name) noexcept
-    : loop_(&loop), id_(g_next_task_id.fetch_add(1, std::memory_order_relaxed)) {
+    : loop_(&loop),
+      id_(next_task_id()),
+      status_(static_cast<std::uint64_t>(Status::pending)),
+      must_cancel_(false),
+      scheduled_(false),
+      started_(false),
+      retrieved_(false) {
   if (!name.empty()) {
     try {
       extras().name = std::move(name);
@@ -41,7 +63,7 @@ TaskCoreBase::TaskCoreBase(EventLoop& loop, std::string name) noexcept
 }
 
 TaskCoreBase::~TaskCoreBase() {
-  if (status_ == Status::failed && !retrieved_) {
+  if (status() == Status::failed && !retrieved_) {
     std::string line = "tandem.aio: Task exception was never retrieved: task '" + name() + "' failed with: " +
                        describe(error_) + " (await the task, or call result()/exception() on its handle)\n";
     std::fputs(line.c_str(), stderr);
@@ -50,7 +72,7 @@ TaskCoreBase::~TaskCoreBase() {
 
 std::string TaskCoreBase::name() const {
   if (extras_ && !extras_->name.empty()) return extras_->name;
-  return "Task-" + std::to_string(id_);
+  return "Task-" + std::to_string(id());
 }
 
 const std::string& TaskCoreBase::cancel_message() const noexcept {
@@ -60,7 +82,7 @@ const std::string& TaskCoreBase::cancel_message() const noexcept {
 
 bool TaskCoreBase::cancel(std::string message) {
   if (done()) return false;
-  ++cancel_requests_;
+  if (cancel_requests_ < UINT32_MAX) ++cancel_requests_;
   if (!message.empty() || extras_) extras().cancel_message = std::move(message);
   if (waiting_on_ && waiting_on_->cancel_wait()) return true;
   must_cancel_ = true;
@@ -86,11 +108,26 @@ void TaskCoreBase::add_done_callback(std::function<void(TaskCoreBase&)> fn) {
   extras().callbacks.push_back(std::move(fn));
 }
 
+void TaskCoreBase::remove_done_waiter(DoneWaiter* w) noexcept {
+  if (waiter_ == w) {
+    waiter_ = nullptr;
+  } else if (extras_) {
+    auto& ws = extras_->waiters;
+    for (auto it = ws.begin(); it != ws.end(); ++it) {
+      if (*it == w) {
+        ws.erase(it);
+        break;
+      }
+    }
+  }
+}
+
 void TaskCoreBase::wake() noexcept {
   waiting_on_ = nullptr;
   if (scheduled_) return;
   scheduled_ = true;
-  loop_->schedule({&step_thunk, this});
+  add_ref();  // the ready queue's: dropped in run_ready
+  loop_->schedule(this);
 }
 
 void TaskCoreBase::start(std::coroutine_handle<> root) noexcept {
@@ -98,20 +135,19 @@ void TaskCoreBase::start(std::coroutine_handle<> root) noexcept {
   wake();
 }
 
-void TaskCoreBase::step_thunk(void* self, bool execute) {
-  if (execute) static_cast<TaskCoreBase*>(self)->step();
+void TaskCoreBase::run_ready(bool execute) noexcept {
+  scheduled_ = false;
+  if (execute) step();
+  release();  // the ready queue's reference keeps the task alive through its step
 }
 
 void TaskCoreBase::step() noexcept {
-  scheduled_ = false;
   if (done()) return;
-  add_ref();  // completion drops the loop's reference inside resume()
   if (!started_) {
     started_ = true;
     if (must_cancel_) {  // cancelled before it ever ran: the body never starts (as in asyncio)
       destroy_frame();
       complete(std::make_exception_ptr(cancelled_error()));
-      release();
       return;
     }
   }
@@ -120,33 +156,41 @@ void TaskCoreBase::step() noexcept {
   loop.set_current_task(this);
   resume_point_.resume();
   loop.set_current_task(previous);
-  release();
 }
 
 void TaskCoreBase::complete(std::exception_ptr error) noexcept {
+  Status outcome = Status::finished;
   if (error) {
     try {
       std::rethrow_exception(error);
     } catch (const CancelledError&) {
-      status_ = Status::cancelled;
+      outcome = Status::cancelled;
     } catch (...) {
-      status_ = Status::failed;
+      outcome = Status::failed;
     }
   } else if (must_cancel_) {  // cancel() arrived after the last suspension: asyncio marks it cancelled
-    status_ = Status::cancelled;
+    outcome = Status::cancelled;
     try {
       error = std::make_exception_ptr(cancelled_error());
     } catch (...) {
     }
-  } else {
-    status_ = Status::finished;
   }
+  status_ = static_cast<std::uint64_t>(outcome);
   error_ = std::move(error);
   must_cancel_ = false;
   waiting_on_ = nullptr;
-  while (auto* n = done_waiters_.pop_front()) static_cast<DoneWaiter*>(n)->on_task_done();
+  if (auto* w = std::exchange(waiter_, nullptr)) w->on_task_done(*this);
   std::vector<std::function<void(TaskCoreBase&)>> callbacks;
-  if (extras_) callbacks = std::move(extras_->callbacks);
+  if (extras_) {
+    // A waiter may withdraw another one while being told (a gather that finishes unregisters itself
+    // from its other children): take them one at a time from the live list.
+    while (!extras_->waiters.empty()) {
+      DoneWaiter* w = extras_->waiters.front();
+      extras_->waiters.erase(extras_->waiters.begin());
+      w->on_task_done(*this);
+    }
+    callbacks = std::move(extras_->callbacks);
+  }
   for (auto& cb : callbacks) {
     try {
       loop_->call_soon([ref = CoreRef(this), fn = std::move(cb)]() mutable { fn(*ref.p); });
@@ -159,10 +203,13 @@ void TaskCoreBase::complete(std::exception_ptr error) noexcept {
 
 void TaskCoreBase::abandon() noexcept {
   if (done()) return;
-  done_waiters_.clear();
-  if (extras_) extras_->callbacks.clear();
+  waiter_ = nullptr;
+  if (extras_) {
+    extras_->callbacks.clear();
+    extras_->waiters.clear();
+  }
   destroy_frame();
-  status_ = Status::cancelled;
+  status_ = static_cast<std::uint64_t>(Status::cancelled);
 }
 
 TaskCoreBase& current_task_for(const char* what) {

@@ -55,7 +55,7 @@ TaskGroup::TaskGroup() : parent_(&detail::current_task_for("aio::TaskGroup")) { 
 
 TaskGroup::~TaskGroup() {
   for (auto* c : children_) {
-    c->unlink();
+    c->core->remove_done_waiter(c);
     c->core->mark_retrieved();
     c->core->cancel();
     c->core->release();
@@ -76,8 +76,14 @@ void TaskGroup::adopt(detail::TaskCoreBase* core) {
   c->core = core;
   core->add_ref();
   c->index = children_.size();
+  try {
+    core->add_done_waiter(c);
+  } catch (...) {
+    core->release();
+    delete c;
+    throw;
+  }
   children_.push_back(c);
-  core->add_done_waiter(c);
 }
 
 void TaskGroup::remove(Child* c) noexcept {

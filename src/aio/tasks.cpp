@@ -3,25 +3,25 @@
 
 namespace tandem::aio::detail {
 
-WaitTasks::WaitTasks(std::vector<TaskCoreBase*> tasks, Until until, bool propagate_cancel,
-                     std::optional<TimePoint> deadline)
-    : tasks_(std::move(tasks)),
-      nodes_(std::make_unique<Node[]>(tasks_.size())),
-      until_(until),
-      propagate_(propagate_cancel),
-      deadline_(deadline),
-      remaining_(tasks_.size()) {
-  if (tasks_.empty()) satisfied_ = true;
-  for (std::size_t i = 0; i < tasks_.size(); ++i) {
-    nodes_[i].owner = this;
-    nodes_[i].task = tasks_[i];
-    if (tasks_[i]->done() && check(tasks_[i])) satisfied_ = true;
-  }
+// Nothing is read from the tasks here: await_suspend looks at each task once, checking and
+// registering in the same pass (a million children are a million cache misses per pass).
+WaitTasks::WaitTasks(TaskSpan tasks, Until until, bool propagate_cancel, std::optional<TimePoint> deadline)
+    : tasks_(tasks), until_(until), propagate_(propagate_cancel), deadline_(deadline), remaining_(tasks.size) {
+  if (tasks_.size == 0) satisfied_ = true;
 }
 
 WaitTasks::~WaitTasks() {
-  for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_[i].unlink();
-  if (armed()) loop_->remove_timer(this);
+  unregister();
+  if (armed()) task_->loop().remove_timer(this);
+}
+
+void WaitTasks::unregister() noexcept {
+  if (!registered_) return;
+  registered_ = false;
+  for (std::size_t i = 0; i < tasks_.size; ++i) {
+    TaskCoreBase* t = tasks_[i];
+    if (!t->done()) t->remove_done_waiter(this);
+  }
 }
 
 bool WaitTasks::check(TaskCoreBase* t) noexcept {
@@ -46,19 +46,30 @@ bool WaitTasks::check(TaskCoreBase* t) noexcept {
 
 bool WaitTasks::await_suspend(std::coroutine_handle<> h) {
   task_ = &current_task_for("aio::gather / aio::wait");
+  registered_ = true;  // set first: a registration that throws is undone by the destructor
+  for (std::size_t i = 0; i < tasks_.size; ++i) {
+    TaskCoreBase* t = tasks_[i];
+    if (!t->done()) {
+      t->add_done_waiter(this);
+    } else if (check(t)) {
+      // Decided by children that are done already (one failed, or none is left): like awaiting a
+      // done future in asyncio, this does not suspend, so it is not a cancellation point either.
+      satisfied_ = true;
+      unregister();
+      return false;
+    }
+  }
   if (task_->take_pending_cancel()) {
+    unregister();
     cancelled_ = true;
     if (propagate_)
-      for (auto* t : tasks_) t->cancel(task_->cancel_message());
+      for (std::size_t i = 0; i < tasks_.size; ++i) tasks_[i]->cancel(task_->cancel_message());
     return false;
   }
-  loop_ = &task_->loop();
-  for (std::size_t i = 0; i < tasks_.size(); ++i)
-    if (!tasks_[i]->done()) tasks_[i]->add_done_waiter(&nodes_[i]);
   if (deadline_) {
     when = *deadline_;
     fire = &on_timer;
-    loop_->add_timer(this);
+    task_->loop().add_timer(this);
   }
   suspended_ = true;
   task_->suspend_on(this, h);
@@ -69,15 +80,20 @@ void WaitTasks::await_resume() const {
   if (cancelled_) throw task_->cancelled_error();
 }
 
-void WaitTasks::child_done(TaskCoreBase* t) noexcept {
+void WaitTasks::on_task_done(TaskCoreBase& t) noexcept {
   if (satisfied_) return;
-  if (check(t)) finish();
+  if (check(&t)) finish();
 }
 
 void WaitTasks::finish() noexcept {
   satisfied_ = true;
-  for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_[i].unlink();
-  if (armed()) loop_->remove_timer(this);
+  // A child takes our registration back before telling us it is done, so once every child is done
+  // nothing is left to withdraw, and the million-task pass below is skipped.
+  if (remaining_ == 0)
+    registered_ = false;
+  else
+    unregister();
+  if (armed()) task_->loop().remove_timer(this);
   if (suspended_) task_->wake();
 }
 
@@ -90,8 +106,10 @@ void WaitTasks::on_timer(TimerNode* n) noexcept {
 bool WaitTasks::cancel_wait() noexcept {
   if (propagate_) {
     propagated_ = true;
-    for (auto* t : tasks_)
+    for (std::size_t i = 0; i < tasks_.size; ++i) {
+      TaskCoreBase* t = tasks_[i];
       if (!t->done()) t->cancel(task_->cancel_message());
+    }
     return true;  // we keep waiting: the children's own outcomes decide
   }
   cancelled_ = true;

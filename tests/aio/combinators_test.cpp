@@ -463,3 +463,42 @@ TEST(AioTaskGroup, NoNewTasksAfterItIsDone) {
 }
 
 }  // namespace
+
+TEST(AioGather, TheSameTaskTwiceCountsTwice) {
+  auto main = []() -> Task<std::vector<int>> {
+    auto t = aio::create_task(aio::testing::value_after(7, 1ms));
+    std::vector<aio::TaskHandle<int>> twice(2, t);
+    co_return co_await aio::gather(std::move(twice));
+  };
+  EXPECT_EQ(aio::run(main()), (std::vector<int>{7, 7}));
+}
+
+TEST(AioAwait, SeveralTasksAwaitingOneTaskAreAllWoken) {
+  // A task keeps its first waiter in a slot and the others apart: every one of them must be told,
+  // and one that gives up (shielded, cancelled) must be forgotten without disturbing the rest.
+  auto main = []() -> Task<int> {
+    aio::Event go;
+    auto target = aio::create_task([](aio::Event& e) -> Task<int> {
+      co_await e.wait();
+      co_return 5;
+    }(go));
+    std::vector<aio::TaskHandle<int>> waiters;
+    for (int i = 0; i < 4; ++i)
+      waiters.push_back(aio::create_task([](aio::TaskHandle<int> t) -> Task<int> { co_return co_await t; }(target)));
+    auto quitter = aio::create_task([](aio::TaskHandle<int> t) -> Task<int> { co_return co_await aio::shield(t); }(target));
+    std::vector<aio::TaskHandle<int>> just_target(1, target);
+    auto gatherer = aio::create_task(aio::gather(std::move(just_target)));
+    co_await aio::sleep(0);  // everyone parks on target
+    co_await aio::sleep(0);
+    quitter.cancel();
+    co_await aio::sleep(0);
+    EXPECT_TRUE(quitter.cancelled());
+    EXPECT_FALSE(target.done());
+    go.set();
+    int sum = 0;
+    for (auto& w : waiters) sum += co_await w;
+    sum += (co_await gatherer).at(0);
+    co_return sum;
+  };
+  EXPECT_EQ(aio::run(main()), 25);
+}

@@ -436,6 +436,35 @@ TEST(AioLoop, AnEventLoopDestroyedWithPendingTasksFreesTheirFrames) {
   EXPECT_TRUE(destroyed);
 }
 
+TEST(AioLoop, AnEventLoopDestroyedWithWokenTasksStillQueuedFreesThem) {
+  // The ready queue holds its own reference: a task woken but not yet run when the loop goes away is
+  // freed exactly once (ASan checks), and its frame's destructors run.
+  int destroyed = 0;
+  struct Count {
+    int* n;
+    ~Count() { ++*n; }
+  };
+  {
+    aio::Event go;
+    aio::EventLoop loop;
+    for (int i = 0; i < 3; ++i)
+      loop.create_task([](aio::Event& e, int* n) -> Task<void> {
+        Count c{n};
+        co_await e.wait();
+        co_await aio::sleep(1h);
+      }(go, &destroyed));
+    loop.call_soon([&] {
+      loop.call_soon([&] {
+        go.set();  // wakes all three into the ready queue...
+        loop.stop();  // ...and the loop stops before they run
+      });
+    });
+    loop.run_forever();
+    EXPECT_EQ(loop.pending_task_count(), 3u);
+  }
+  EXPECT_EQ(destroyed, 3);
+}
+
 TEST(AioLoop, AddReaderCallsBackWhileTheFdIsReadable) {
   auto main = []() -> Task<std::string> {
     auto& loop = aio::get_running_loop();

@@ -137,7 +137,7 @@ class EventLoop {
   static EventLoop* running_loop() noexcept;
 
   // ---- for tandem's own awaitables (not API) -----------------------------------------------------
-  void schedule(detail::Ready r) { ready_.push_back(r); }
+  void schedule(detail::ReadyItem* item) noexcept { ready_.push_back(item); }
   void add_timer(detail::TimerNode* n) { timers_.push(n); }
   void remove_timer(detail::TimerNode* n) noexcept { timers_.remove(n); }
   detail::TaskCoreBase* current_task() const noexcept { return current_task_; }
@@ -171,12 +171,12 @@ class EventLoop {
   void run_once();
   void dispatch_fd(int fd, std::uint32_t events);
   void drain_signals();
-  void run_ready(detail::Ready r);
+  void run_ready(detail::ReadyItem* item);
 
   int epfd_ = -1;
   int signal_fd_ = -1;
   std::shared_ptr<detail::Remote> remote_;
-  std::vector<detail::Ready> ready_, running_items_;
+  detail::ReadyQueue ready_;
   detail::TimerHeap timers_;
   std::vector<FdEntry> fds_;
   std::vector<std::pair<int, std::function<void()>>> signal_handlers_;

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "tandem/aio/detail/core.hpp"
+#include "tandem/aio/detail/frame_pool.hpp"
 #include "tandem/aio/events.hpp"
 #include "tandem/futures.hpp"
 #include "tandem/errors.hpp"
@@ -50,17 +51,21 @@ namespace tandem::aio {
 
 namespace detail {
 
-/// Fired when a task completes; lives in the waiting awaitable (no allocation).
-struct DoneWaiter : ListNode {
-  virtual void on_task_done() noexcept = 0;
+/// Told when a task completes; lives in the waiting awaitable. A task has one slot for it (the usual
+/// case: one awaiter, or one gather/wait over many tasks registering the same waiter in each), and
+/// keeps any further waiters apart.
+struct DoneWaiter {
+  virtual void on_task_done(TaskCoreBase& task) noexcept = 0;
 
  protected:
   ~DoneWaiter() = default;
 };
 
 /// The type-independent part of a scheduled task: state, cancellation protocol, completion.
-/// Reference counted (not atomically: loop thread only); the loop holds a reference while it is pending.
-class TaskCoreBase : public ListNode {
+/// Reference counted (not atomically: loop thread only); the loop holds a reference while it is pending
+/// and another while the task sits in the ready queue. Its layout is kept tight on purpose: a million
+/// pending tasks is a normal load, and every byte here is a megabyte there.
+class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
  public:
   enum class Status : std::uint8_t { pending, finished, failed, cancelled };
 
@@ -74,8 +79,8 @@ class TaskCoreBase : public ListNode {
   }
 
   EventLoop& loop() const noexcept { return *loop_; }
-  Status status() const noexcept { return status_; }
-  bool done() const noexcept { return status_ != Status::pending; }
+  Status status() const noexcept { return static_cast<Status>(status_); }
+  bool done() const noexcept { return status() != Status::pending; }
   std::string name() const;
   void set_name(std::string name) {
     if (!name.empty() || extras_) extras().name = std::move(name);
@@ -83,7 +88,7 @@ class TaskCoreBase : public ListNode {
   std::uint64_t id() const noexcept { return id_; }
 
   bool cancel(std::string message = {});
-  int cancelling() const noexcept { return cancel_requests_; }
+  int cancelling() const noexcept { return static_cast<int>(cancel_requests_); }
   int uncancel() noexcept;
   CancelledError cancelled_error() const;
   /// The message of the latest cancel() (passed on to awaited tasks, as asyncio does).
@@ -93,7 +98,16 @@ class TaskCoreBase : public ListNode {
 
   /// Schedules fn(*this) with call_soon when the task is done (at once if it already is).
   void add_done_callback(std::function<void(TaskCoreBase&)> fn);
-  void add_done_waiter(DoneWaiter* w) noexcept { done_waiters_.push_back(w); }
+  /// Calls w->on_task_done(*this) when the task completes (the task must still be pending).
+  /// Throws std::bad_alloc only when the task already has a waiter and no memory is left for another.
+  void add_done_waiter(DoneWaiter* w) {
+    if (!waiter_)
+      waiter_ = w;
+    else
+      extras().waiters.push_back(w);
+  }
+  /// Withdraws a waiter (a cancelled or finished wait); harmless if it is not registered.
+  void remove_done_waiter(DoneWaiter* w) noexcept;
 
   // ---- the suspension protocol used by every awaitable ----
   /// Consumes a pending cancellation request (cancel() while not suspended). An awaitable calls it
@@ -117,10 +131,10 @@ class TaskCoreBase : public ListNode {
   void abandon() noexcept;
   /// Schedules the first step.
   void start(std::coroutine_handle<> root) noexcept;
-  /// The task a ready-queue item would step, or nullptr for a plain callback (debug reports).
-  static TaskCoreBase* task_of(const Ready& r) noexcept {
-    return r.run == &step_thunk ? static_cast<TaskCoreBase*>(r.arg) : nullptr;
-  }
+
+  // ReadyItem: one step of the task.
+  void run_ready(bool execute) noexcept final;
+  TaskCoreBase* as_task() noexcept final { return this; }
 
  protected:
   virtual ~TaskCoreBase();
@@ -129,27 +143,27 @@ class TaskCoreBase : public ListNode {
   void complete(std::exception_ptr error) noexcept;
 
  private:
-  static void step_thunk(void* self, bool execute);
   void step() noexcept;
 
   EventLoop* loop_;
-  std::uint64_t id_;
+  std::uint64_t id_ : 48;  // 2^48 tasks: a year of spawning at ten million a second
+  std::uint64_t status_ : 2;
+  std::uint64_t must_cancel_ : 1;
+  std::uint64_t scheduled_ : 1;
+  std::uint64_t started_ : 1;
+  std::uint64_t retrieved_ : 1;
   std::uint32_t refs_ = 1;
-  Status status_ = Status::pending;
-  bool must_cancel_ = false;
-  bool scheduled_ = false;
-  bool started_ = false;
-  bool retrieved_ = false;
-  int cancel_requests_ = 0;
+  std::uint32_t cancel_requests_ = 0;
   Suspension* waiting_on_ = nullptr;
   std::coroutine_handle<> resume_point_;
   std::exception_ptr error_;
-  List done_waiters_;
-  // Rarely used state lives apart, so that a plain task stays small (a million tasks is a normal load).
+  DoneWaiter* waiter_ = nullptr;
+  // Rarely used state lives apart, so that a plain task stays small.
   struct Extras {
     std::string name;
     std::string cancel_message;
     std::vector<std::function<void(TaskCoreBase&)>> callbacks;
+    std::vector<DoneWaiter*> waiters;  // beyond the first
   };
   Extras& extras() {
     if (!extras_) extras_ = std::make_unique<Extras>();
@@ -164,6 +178,9 @@ TaskCoreBase& current_task_for(const char* what);
 
 class PromiseBase {
  public:
+  // Frames come from the loop's pool (frame_pool.hpp): spawning a task must not cost a malloc.
+  static void* operator new(std::size_t size) { return pool_allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { pool_deallocate(p, size); }
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {
@@ -335,7 +352,8 @@ class TaskCore final : public TaskCoreBase {
 
  private:
   handle_type frame_;
-  std::optional<Stored<T>> value_;
+  struct NoValue {};
+  [[no_unique_address]] std::conditional_t<std::is_void_v<T>, NoValue, std::optional<T>> value_;
 };
 
 /// Awaits a scheduled task's completion. With `propagate`, cancelling the waiter cancels the awaited
@@ -346,7 +364,9 @@ class AwaitTask final : DoneWaiter, Suspension {
  public:
   AwaitTask(TaskCore<T>* core, bool propagate) noexcept : core_(core), propagate_(propagate) {}
   AwaitTask(const AwaitTask&) = delete;
-  ~AwaitTask() { unlink(); }
+  ~AwaitTask() {
+    if (registered_) core_->remove_done_waiter(this);
+  }
 
   bool await_ready() const noexcept { return core_->done(); }
   bool await_suspend(std::coroutine_handle<> h) {
@@ -357,6 +377,7 @@ class AwaitTask final : DoneWaiter, Suspension {
       return false;
     }
     core_->add_done_waiter(this);
+    registered_ = true;
     task_->suspend_on(this, h);
     return true;
   }
@@ -372,10 +393,14 @@ class AwaitTask final : DoneWaiter, Suspension {
   }
 
  private:
-  void on_task_done() noexcept override { task_->wake(); }
+  void on_task_done(TaskCoreBase&) noexcept override {
+    registered_ = false;
+    task_->wake();
+  }
   bool cancel_wait() noexcept override {
     if (propagate_) return core_->cancel(task_->cancel_message());
-    unlink();
+    core_->remove_done_waiter(this);
+    registered_ = false;
     cancelled_ = true;
     task_->wake();
     return true;
@@ -384,6 +409,7 @@ class AwaitTask final : DoneWaiter, Suspension {
   TaskCore<T>* core_;
   TaskCoreBase* task_ = nullptr;
   bool propagate_;
+  bool registered_ = false;
   bool cancelled_ = false;
 };
 
@@ -464,6 +490,7 @@ class TaskHandle {
     if (!core_) throw InvalidStateError("empty TaskHandle");
     return core_.get();
   }
+  detail::TaskCore<T>* core_unchecked() const noexcept { return core_.get(); }
   friend bool operator==(const TaskHandle& a, const TaskHandle& b) noexcept { return a.core_.get() == b.core_.get(); }
 
  private:

@@ -60,7 +60,7 @@ class TaskGroup {
     TaskGroup* group = nullptr;
     detail::TaskCoreBase* core = nullptr;
     std::size_t index = 0;
-    void on_task_done() noexcept override { group->on_child_done(this); }
+    void on_task_done(detail::TaskCoreBase&) noexcept override { group->on_child_done(this); }
   };
   class JoinWait;
   void check_open() const;

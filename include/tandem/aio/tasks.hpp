@@ -8,6 +8,7 @@
 // coroutines in tasks), so they run concurrently; TaskHandle<T> arguments are awaited as they are.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -38,11 +39,13 @@ namespace detail {
 
 class SleepAwaiter final : TimerNode, Suspension {
  public:
-  explicit SleepAwaiter(Duration delay) noexcept : delay_(delay) {}
+  // The delay waits in `when` (as an offset from the epoch) until the task suspends: one field less in
+  // every sleeping task's frame.
+  explicit SleepAwaiter(Duration delay) noexcept { when = TimePoint(delay); }
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
-    if (armed()) loop_->remove_timer(this);
+    if (armed()) task_->loop().remove_timer(this);
   }
 
   bool await_ready() const noexcept { return false; }  // even sleep(0) yields to the other tasks
@@ -52,14 +55,15 @@ class SleepAwaiter final : TimerNode, Suspension {
       cancelled_ = true;
       return false;
     }
-    loop_ = &task_->loop();
+    const Duration delay = when.time_since_epoch();
     task_->suspend_on(this, h);
-    if (delay_ <= Duration::zero()) {
+    if (delay <= Duration::zero()) {
       task_->wake();  // back of the ready queue: every other ready task runs first
     } else {
-      when = loop_->time() + delay_;
+      EventLoop& loop = task_->loop();
+      when = loop.time() + delay;
       fire = &on_timer;
-      loop_->add_timer(this);
+      loop.add_timer(this);
     }
     return true;
   }
@@ -70,15 +74,13 @@ class SleepAwaiter final : TimerNode, Suspension {
  private:
   static void on_timer(TimerNode* n) noexcept { static_cast<SleepAwaiter*>(n)->task_->wake(); }
   bool cancel_wait() noexcept override {
-    if (armed()) loop_->remove_timer(this);
+    if (armed()) task_->loop().remove_timer(this);
     cancelled_ = true;
     task_->wake();
     return true;
   }
 
-  Duration delay_;
   TaskCoreBase* task_ = nullptr;
-  EventLoop* loop_ = nullptr;
   bool cancelled_ = false;
 };
 
@@ -100,14 +102,24 @@ inline detail::SleepAwaiter sleep(double seconds) {
 
 namespace detail {
 
+/// A read-only view of the tasks a WaitTasks watches, over whatever holds them (a vector of handles, an
+/// array of cores): the wait itself stores nothing per task.
+struct TaskSpan {
+  const void* data = nullptr;
+  std::size_t size = 0;
+  TaskCoreBase* (*at)(const void* data, std::size_t i) noexcept = nullptr;
+  TaskCoreBase* operator[](std::size_t i) const noexcept { return at(data, i); }
+};
+
 /// Suspends until a condition over several tasks holds, a deadline passes, or the waiter is cancelled.
 /// With propagate_cancel (gather), cancelling the waiter cancels the children and keeps waiting.
-class WaitTasks final : TimerNode, Suspension {
+/// One waiter object is registered with every child (each task has a slot for one), so waiting on a
+/// million tasks costs no memory per task. `tasks` must outlive the wait.
+class WaitTasks final : TimerNode, Suspension, DoneWaiter {
  public:
   enum class Until : std::uint8_t { all, first_failure, first_completed, first_exception };
 
-  WaitTasks(std::vector<TaskCoreBase*> tasks, Until until, bool propagate_cancel,
-            std::optional<TimePoint> deadline = {});
+  WaitTasks(TaskSpan tasks, Until until, bool propagate_cancel, std::optional<TimePoint> deadline = {});
   WaitTasks(const WaitTasks&) = delete;
   WaitTasks& operator=(const WaitTasks&) = delete;
   ~WaitTasks();
@@ -123,31 +135,26 @@ class WaitTasks final : TimerNode, Suspension {
   bool cancel_propagated() const noexcept { return propagated_; }
 
  private:
-  struct Node final : DoneWaiter {
-    WaitTasks* owner = nullptr;
-    TaskCoreBase* task = nullptr;
-    void on_task_done() noexcept override { owner->child_done(task); }
-  };
-  void child_done(TaskCoreBase* t) noexcept;
+  void on_task_done(TaskCoreBase& t) noexcept override;
   bool check(TaskCoreBase* t) noexcept;  // records t's completion, returns whether we are satisfied
   void finish() noexcept;
+  void unregister() noexcept;
   static void on_timer(TimerNode* n) noexcept;
   bool cancel_wait() noexcept override;
 
-  std::vector<TaskCoreBase*> tasks_;
-  std::unique_ptr<Node[]> nodes_;
+  TaskSpan tasks_;
   Until until_;
   bool propagate_;
+  bool satisfied_ = false;
+  bool suspended_ = false;
+  bool registered_ = false;
+  bool cancelled_ = false;
+  bool propagated_ = false;
+  bool timed_out_ = false;
   std::optional<TimePoint> deadline_;
   std::size_t remaining_ = 0;
   TaskCoreBase* first_failure_ = nullptr;
   TaskCoreBase* task_ = nullptr;
-  EventLoop* loop_ = nullptr;
-  bool satisfied_ = false;
-  bool suspended_ = false;
-  bool cancelled_ = false;
-  bool propagated_ = false;
-  bool timed_out_ = false;
 };
 
 template <class T>
@@ -223,10 +230,22 @@ void forget_children(H& handles) {
   for (auto& h : handles) h.core_ptr()->mark_retrieved();
 }
 
+template <std::size_t N>
+TaskSpan span_of(const std::array<TaskCoreBase*, N>& cores) noexcept {
+  return {cores.data(), N, [](const void* d, std::size_t i) noexcept { return static_cast<TaskCoreBase* const*>(d)[i]; }};
+}
+template <class T>
+TaskSpan span_of(const std::vector<TaskHandle<T>>& hs) noexcept {
+  return {hs.data(), hs.size(), [](const void* d, std::size_t i) noexcept -> TaskCoreBase* {
+            return static_cast<const TaskHandle<T>*>(d)[i].core_unchecked();
+          }};
+}
+
 template <class... Ts>
 Task<std::tuple<Stored<Ts>...>> gather_handles(TaskHandle<Ts>... hs) {
   {
-    WaitTasks w({hs.core_ptr()...}, WaitTasks::Until::first_failure, true);
+    const std::array<TaskCoreBase*, sizeof...(Ts)> cores{hs.core_ptr()...};
+    WaitTasks w(span_of(cores), WaitTasks::Until::first_failure, true);
     co_await w;
     if (auto* failed = w.first_failure()) {
       (..., hs.core_ptr()->mark_retrieved());  // see forget_children
@@ -240,25 +259,25 @@ Task<std::tuple<Stored<Ts>...>> gather_handles(TaskHandle<Ts>... hs) {
 template <class... Ts>
 Task<std::tuple<Outcome<Ts>...>> gather_outcomes(TaskHandle<Ts>... hs) {
   {
-    WaitTasks w({hs.core_ptr()...}, WaitTasks::Until::all, true);
+    const std::array<TaskCoreBase*, sizeof...(Ts)> cores{hs.core_ptr()...};
+    WaitTasks w(span_of(cores), WaitTasks::Until::all, true);
     co_await w;
     if (w.cancel_propagated()) throw current_task_for("gather").cancelled_error();
   }
   co_return std::tuple<Outcome<Ts>...>(take_outcome(hs)...);
 }
 
+/// Throws InvalidStateError for an empty handle (a default-constructed TaskHandle in the input).
 template <class T>
-std::vector<TaskCoreBase*> cores_of(const std::vector<TaskHandle<T>>& hs) {
-  std::vector<TaskCoreBase*> cores;
-  cores.reserve(hs.size());
-  for (auto& h : hs) cores.push_back(h.core_ptr());
-  return cores;
+void check_handles(const std::vector<TaskHandle<T>>& hs) {
+  for (auto& h : hs) h.core_ptr();
 }
 
 template <class T>
 Task<std::vector<Stored<T>>> gather_range(std::vector<TaskHandle<T>> hs) {
   {
-    WaitTasks w(cores_of(hs), WaitTasks::Until::first_failure, true);
+    check_handles(hs);
+    WaitTasks w(span_of(hs), WaitTasks::Until::first_failure, true);
     co_await w;
     if (auto* failed = w.first_failure()) {
       forget_children(hs);
@@ -268,20 +287,27 @@ Task<std::vector<Stored<T>>> gather_range(std::vector<TaskHandle<T>> hs) {
   }
   std::vector<Stored<T>> out;
   out.reserve(hs.size());
-  for (auto& h : hs) out.push_back(take_value(h));
+  for (auto& h : hs) {
+    out.push_back(take_value(h));
+    h = {};  // drop the task now, while it is in cache, rather than in a second pass
+  }
   co_return out;
 }
 
 template <class T>
 Task<std::vector<Outcome<T>>> gather_range_outcomes(std::vector<TaskHandle<T>> hs) {
   {
-    WaitTasks w(cores_of(hs), WaitTasks::Until::all, true);
+    check_handles(hs);
+    WaitTasks w(span_of(hs), WaitTasks::Until::all, true);
     co_await w;
     if (w.cancel_propagated()) throw current_task_for("gather").cancelled_error();
   }
   std::vector<Outcome<T>> out;
   out.reserve(hs.size());
-  for (auto& h : hs) out.push_back(take_outcome(h));
+  for (auto& h : hs) {
+    out.push_back(take_outcome(h));
+    h = {};
+  }
   co_return out;
 }
 
@@ -351,7 +377,8 @@ Task<DoneAndPending<T>> wait_impl(std::vector<TaskHandle<T>> tasks, ReturnWhen w
   std::optional<TimePoint> deadline;
   if (timeout) deadline = Clock::now() + *timeout;
   {
-    WaitTasks w(cores_of(tasks), until, false, deadline);
+    check_handles(tasks);
+    WaitTasks w(span_of(tasks), until, false, deadline);
     co_await w;
   }
   DoneAndPending<T> out;
@@ -448,7 +475,9 @@ class AsCompleted {
     struct Node final : detail::DoneWaiter {
       State* owner = nullptr;
       std::size_t index = 0;
-      void on_task_done() noexcept override {
+      bool registered = false;
+      void on_task_done(detail::TaskCoreBase&) noexcept override {
+        registered = false;
         owner->completed.push_back(index);  // reserved: no allocation, no throw
         if (owner->waiter) owner->waiter->wake();
       }
@@ -456,6 +485,12 @@ class AsCompleted {
     State(std::vector<TaskHandle<T>> ts, std::optional<TimePoint> deadline)
         : tasks(std::move(ts)), nodes(std::make_unique<Node[]>(tasks.size())) {
       completed.reserve(tasks.size());
+      struct Undo {  // a registration that failed (out of memory) must not leave the others behind
+        State* s;
+        ~Undo() {
+          if (s) s->unregister();
+        }
+      } undo{this};
       for (std::size_t i = 0; i < tasks.size(); ++i) {
         if (tasks[i].done()) {
           completed.push_back(i);
@@ -463,6 +498,7 @@ class AsCompleted {
           nodes[i].owner = this;
           nodes[i].index = i;
           tasks[i].core_ptr()->add_done_waiter(&nodes[i]);
+          nodes[i].registered = true;
         }
       }
       if (deadline && completed.size() < tasks.size()) {
@@ -471,10 +507,15 @@ class AsCompleted {
         fire = &on_timer;
         loop->add_timer(this);
       }
+      undo.s = nullptr;
     }
     ~State() {
       if (armed()) loop->remove_timer(this);
-      for (std::size_t i = 0; i < tasks.size(); ++i) nodes[i].unlink();
+      unregister();
+    }
+    void unregister() noexcept {
+      for (std::size_t i = 0; i < tasks.size(); ++i)
+        if (nodes[i].registered) tasks[i].core_unchecked()->remove_done_waiter(&nodes[i]);
     }
     static void on_timer(detail::TimerNode* n) noexcept {
       auto* s = static_cast<State*>(n);

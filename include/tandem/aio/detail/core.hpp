@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace tandem::aio {
@@ -78,12 +79,12 @@ class List {
 };
 
 /// An entry of the loop's timer heap. Embedded in the awaitable or timer that owns it; `index` lets the
-/// heap remove it in O(log n) when the wait is cancelled.
+/// heap remove it in O(log n) when the wait is cancelled. Kept small: every sleeping task carries one.
 struct TimerNode {
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
   TimePoint when{};
-  std::uint64_t seq = 0;  // ties broken in scheduling order, like asyncio
-  std::size_t index = npos;
+  std::uint32_t seq = 0;  // ties broken in scheduling order, like asyncio (compared modulo 2^32)
+  std::uint32_t index = npos;
   void (*fire)(TimerNode*) noexcept = nullptr;
   bool armed() const noexcept { return index != npos; }
 };
@@ -100,17 +101,18 @@ class TimerHeap {
 
  private:
   static bool before(const TimerNode* a, const TimerNode* b) noexcept {
-    return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+    // Wrap-around comparison: correct for any two timers armed less than 2^31 arms apart.
+    return a->when < b->when || (a->when == b->when && static_cast<std::int32_t>(a->seq - b->seq) < 0);
   }
   void place(std::size_t i, TimerNode* n) noexcept {
     heap_[i] = n;
-    n->index = i;
+    n->index = static_cast<std::uint32_t>(i);
   }
   void sift_up(std::size_t i) noexcept;
   void sift_down(std::size_t i) noexcept;
 
   std::vector<TimerNode*> heap_;
-  std::uint64_t next_seq_ = 0;
+  std::uint32_t next_seq_ = 0;
 };
 
 /// Where a suspended task is parked. TaskCoreBase::cancel() calls cancel_wait() so that the awaitable
@@ -134,10 +136,57 @@ class FdWaiter {
   ~FdWaiter() = default;
 };
 
-/// An item of the ready queue: run(arg, true) executes it, run(arg, false) discards it (loop closed).
-struct Ready {
-  void (*run)(void* arg, bool execute);
-  void* arg;
+/// An item of the loop's ready queue: a task to step or a callback to call. The queue is intrusive (the
+/// link lives in the item), so scheduling never allocates and a burst of a million ready tasks costs
+/// no queue memory beyond the tasks themselves.
+class ReadyItem {
+ public:
+  /// execute: run it; otherwise discard it (the loop is being destroyed).
+  virtual void run_ready(bool execute) noexcept = 0;
+  /// The task this item steps, or nullptr for a plain callback (debug reports).
+  virtual TaskCoreBase* as_task() noexcept { return nullptr; }
+
+ protected:
+  ~ReadyItem() = default;
+
+ private:
+  friend class ReadyQueue;
+  ReadyItem* next_ready_ = nullptr;
+};
+
+/// FIFO of ReadyItems (not owning).
+class ReadyQueue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  ReadyItem* front() const noexcept { return head_; }
+  void push_back(ReadyItem* item) noexcept {
+    item->next_ready_ = nullptr;
+    if (tail_)
+      tail_->next_ready_ = item;
+    else
+      head_ = item;
+    tail_ = item;
+  }
+  /// Moves every item out into a new queue (the loop runs only what was ready when a phase began).
+  ReadyQueue take() noexcept {
+    ReadyQueue out;
+    out.head_ = std::exchange(head_, nullptr);
+    out.tail_ = std::exchange(tail_, nullptr);
+    return out;
+  }
+  ReadyItem* pop_front() noexcept {
+    ReadyItem* item = head_;
+    if (item) {
+      head_ = item->next_ready_;
+      if (!head_) tail_ = nullptr;
+      item->next_ready_ = nullptr;
+    }
+    return item;
+  }
+
+ private:
+  ReadyItem* head_ = nullptr;
+  ReadyItem* tail_ = nullptr;
 };
 
 }  // namespace detail
