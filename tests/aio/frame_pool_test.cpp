@@ -1,6 +1,7 @@
 // Specification of the pool behind coroutine frames and task states (tandem/aio/detail/frame_pool.hpp).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -17,6 +18,14 @@ using aio::detail::pool_deallocate;
 namespace {
 
 aio::Task<int> value(int v) { co_return v; }
+
+// The pool's pages are 64 KiB: a block's page is its address rounded down.
+std::uintptr_t page(void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{0xffff}; }
+
+template <class F>
+void on_new_thread(F f) {
+  std::thread(f).join();
+}
 
 }  // namespace
 
@@ -76,4 +85,69 @@ TEST(AioFramePool, ManyThreadsSpawningTasksAtOnceStayCorrect) {
   }
   for (auto& th : threads) th.join();
   for (long s : sums) EXPECT_EQ(s, 5000L * 4999 / 2);
+}
+
+TEST(AioFramePool, OnceEveryBlockOfAPageIsBackItHandsThemOutInAddressOrder) {
+  if (!aio::detail::pool_enabled()) GTEST_SKIP() << "the pool is off in sanitizer builds";
+  on_new_thread([] {  // a fresh thread: its pages hold nothing of the other tests
+    std::vector<void*> blocks;
+    for (int i = 0; i < 200; ++i) blocks.push_back(pool_allocate(48));
+    for (int i = 0; i < 200; ++i)  // freed in a scrambled order
+      pool_deallocate(blocks[static_cast<std::size_t>((i * 7919) % 200)], 48);
+    std::vector<void*> again;
+    for (int i = 0; i < 200; ++i) again.push_back(pool_allocate(48));
+    for (std::size_t i = 1; i < again.size(); ++i)
+      ASSERT_LT(reinterpret_cast<std::uintptr_t>(again[i - 1]), reinterpret_cast<std::uintptr_t>(again[i]));
+    EXPECT_EQ(again.front(), blocks.front());
+    for (void* p : again) pool_deallocate(p, 48);
+  });
+}
+
+TEST(AioFramePool, BlocksFreedByAnotherThreadGoBackToTheirOwnersPages) {
+  if (!aio::detail::pool_enabled()) GTEST_SKIP() << "the pool is off in sanitizer builds";
+  on_new_thread([] {
+    std::vector<void*> first;
+    for (int i = 0; i < 5000; ++i) first.push_back(pool_allocate(80));
+    std::set<std::uintptr_t> pages;
+    for (void* p : first) pages.insert(page(p));
+    std::thread([&] {
+      for (void* p : first) pool_deallocate(p, 80);
+    }).join();
+    // The owner finds them again instead of mapping new pages.
+    std::vector<void*> second;
+    for (int i = 0; i < 5000; ++i) second.push_back(pool_allocate(80));
+    for (void* p : second) ASSERT_TRUE(pages.count(page(p))) << "a new page was mapped";
+    for (void* p : second) pool_deallocate(p, 80);
+  });
+}
+
+TEST(AioFramePool, PagesOfAThreadThatExitedAreAdoptedByAnother) {
+  if (!aio::detail::pool_enabled()) GTEST_SKIP() << "the pool is off in sanitizer builds";
+  std::vector<void*> left;
+  on_new_thread([&] {
+    for (int i = 0; i < 1000; ++i) left.push_back(pool_allocate(1008));  // a class no other test uses
+  });
+  std::set<std::uintptr_t> pages;
+  for (void* p : left) pages.insert(page(p));
+  for (void* p : left) pool_deallocate(p, 1008);  // into pages whose owner is gone
+  on_new_thread([&] {
+    std::vector<void*> mine;
+    for (int i = 0; i < 1000; ++i) mine.push_back(pool_allocate(1008));
+    for (void* p : mine) ASSERT_TRUE(pages.count(page(p))) << "the exited thread's pages were not reused";
+    for (void* p : mine) pool_deallocate(p, 1008);
+  });
+}
+
+TEST(AioFramePool, AThreadLocalDestructorMayStillRunCoroutines) {
+  // Destroyed after the pool handed this thread's pages on: its frames come from the depot.
+  static std::atomic<int> result{0};
+  struct AtExit {
+    ~AtExit() { result = aio::run(value(9)) + aio::run(value(33)); }
+  };
+  on_new_thread([] {
+    thread_local AtExit at_exit;  // constructed before the thread's first frame: destroyed after the pool's reaper
+    (void)&at_exit;
+    EXPECT_EQ(aio::run(value(1)), 1);
+  });
+  EXPECT_EQ(result.load(), 42);
 }

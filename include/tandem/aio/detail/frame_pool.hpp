@@ -2,9 +2,9 @@
 //
 // A million tasks is a normal load for the loop, and with the general-purpose heap each one costs two
 // malloc/free pairs plus a first-touch page fault every 4 KiB — together most of a task's life. Frames
-// and task states come instead from per-thread free lists of 16-byte size classes, refilled from large,
-// pre-faulted chunks (transparent huge pages where the kernel offers them). Freeing needs no lookup:
-// C++ hands the size back to a coroutine's and a class's operator delete.
+// and task states come instead from per-thread pages of 16-byte size classes, carved from large,
+// pre-faulted chunks (transparent huge pages where the kernel offers them); see frame_pool.cpp. No
+// block has a header: C++ hands the size back to a coroutine's and a class's operator delete.
 //
 // Memory once used for frames is kept for reuse by any thread, never returned to the system: a burst
 // of N concurrent tasks keeps about N x 250 bytes. Set TANDEM_AIO_POOL=0 to use the ordinary heap
@@ -19,6 +19,9 @@ namespace tandem::aio::detail {
 void* pool_allocate(std::size_t size);
 /// Gives back what pool_allocate(size) returned; any thread may free any block.
 void pool_deallocate(void* p, std::size_t size) noexcept;
+
+/// Whether blocks come from the pool (false in sanitizer builds and with TANDEM_AIO_POOL=0).
+bool pool_enabled() noexcept;
 
 /// Base for classes whose instances should live in the pool (the size comes from the most derived
 /// class when the destructor is virtual).
