@@ -419,6 +419,9 @@ void EventLoop::dispatch_fd(int fd, std::uint32_t events) {
   if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
   const bool readable = events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP);
   const bool writable = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
+  // A woken reader nearly always waits again at once (and finds the socket drained), so its interest
+  // stays: dropping it here and re-adding it cost two epoll_ctl calls per message.
+  const bool had_reader = fds_[static_cast<std::size_t>(fd)].read_waiter || fds_[static_cast<std::size_t>(fd)].reader;
   if (readable) {
     FdEntry& e = fds_[static_cast<std::size_t>(fd)];
     if (auto* w = e.read_waiter) {
@@ -441,7 +444,7 @@ void EventLoop::dispatch_fd(int fd, std::uint32_t events) {
   std::uint32_t wanted = wanted_events(e.reader || e.read_waiter, e.writer || e.write_waiter);
   // Level-triggered: a side nobody waits for would fire again and again; drop it now.
   std::uint32_t unwanted_fired = 0;
-  if (readable && !(wanted & EPOLLIN) && (e.registered & EPOLLIN)) unwanted_fired |= EPOLLIN;
+  if (readable && !had_reader && (e.registered & EPOLLIN)) unwanted_fired |= EPOLLIN;
   if (writable && !(wanted & EPOLLOUT) && (e.registered & EPOLLOUT)) unwanted_fired |= EPOLLOUT;
   if ((events & (EPOLLHUP | EPOLLERR)) && !wanted) unwanted_fired |= e.registered;
   if (unwanted_fired) {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -85,6 +86,43 @@ inline AddrInfoPtr resolve(const std::string& host, std::uint16_t port, bool pas
   return AddrInfoPtr(out);
 }
 
+/// Received bytes not consumed yet. The block is reused and never zero-filled: each fill() hands the
+/// kernel a 64 KiB window, and clearing that much per message cost more than the recv itself.
+class ReadBuffer {
+ public:
+  std::size_t size() const noexcept { return end_ - begin_; }
+  std::string_view view() const noexcept { return {data_.get() + begin_, size()}; }
+  std::string take(std::size_t n) {
+    std::string out(data_.get() + begin_, n);
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+    return out;
+  }
+  /// Room for `n` more bytes after the buffered ones; commit() what was written there.
+  char* prepare(std::size_t n) {
+    if (cap_ - end_ < n) {
+      const std::size_t used = size();
+      if (cap_ - used >= n) {
+        if (used) std::memmove(data_.get(), data_.get() + begin_, used);
+      } else {
+        const std::size_t cap = std::max(cap_ * 2, used + n);
+        auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+        if (used) std::memcpy(bigger.get(), data_.get() + begin_, used);
+        data_ = std::move(bigger);
+        cap_ = cap;
+      }
+      begin_ = 0;
+      end_ = used;
+    }
+    return data_.get() + end_;
+  }
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t cap_ = 0, begin_ = 0, end_ = 0;
+};
+
 /// Waits once for an fd to become readable or writable.
 class FdWait final : FdWaiter, Suspension {
  public:
@@ -152,17 +190,9 @@ class Transport final : FdWaiter {
   ~Transport() { close_now(); }
 
   // ---- reading ----
-  std::size_t available() const noexcept { return rbuf_.size() - rpos_; }
-  std::string_view buffered() const noexcept { return std::string_view(rbuf_).substr(rpos_); }
-  std::string take(std::size_t n) {
-    std::string out = rbuf_.substr(rpos_, n);
-    rpos_ += n;
-    if (rpos_ == rbuf_.size()) {
-      rbuf_.clear();
-      rpos_ = 0;
-    }
-    return out;
-  }
+  std::size_t available() const noexcept { return rbuf_.size(); }
+  std::string_view buffered() const noexcept { return rbuf_.view(); }
+  std::string take(std::size_t n) { return rbuf_.take(n); }
   bool eof() const noexcept { return eof_; }
   bool closed() const noexcept { return closed_; }
 
@@ -170,15 +200,26 @@ class Transport final : FdWaiter {
   Task<void> fill() {
     for (;;) {
       if (closed_) throw ConnectionError("read from a closed connection", EBADF);
-      if (rpos_ > 0 && rpos_ * 2 >= rbuf_.size()) {  // compact now and then: the buffer stays small
-        rbuf_.erase(0, rpos_);
-        rpos_ = 0;
+      if (!maybe_readable_) {
+        FdWait wait(fd_, false);
+        read_wait_ = &wait;
+        struct Clear {
+          FdWait*& slot;
+          ~Clear() { slot = nullptr; }
+        } clear{read_wait_};
+        co_await wait;
+        maybe_readable_ = true;
+        continue;
       }
-      std::size_t old = rbuf_.size();
-      rbuf_.resize(old + kReadChunk);
-      ssize_t n = socket_ ? ::recv(fd_, rbuf_.data() + old, kReadChunk, 0) : ::read(fd_, rbuf_.data() + old, kReadChunk);
-      rbuf_.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
-      if (n > 0) co_return;
+      char* room = rbuf_.prepare(kReadChunk);
+      ssize_t n = socket_ ? ::recv(fd_, room, kReadChunk, 0) : ::read(fd_, room, kReadChunk);
+      if (n > 0) {
+        rbuf_.commit(static_cast<std::size_t>(n));
+        // A short read emptied the kernel's queue: the next read waits for readiness instead of
+        // paying a recv that would only say EAGAIN (request/response traffic hits this every time).
+        maybe_readable_ = static_cast<std::size_t>(n) == kReadChunk;
+        co_return;
+      }
       if (n == 0) {
         eof_ = true;
         co_return;
@@ -186,13 +227,7 @@ class Transport final : FdWaiter {
       int err = errno;
       if (err == EINTR) continue;
       if (err != EAGAIN && err != EWOULDBLOCK) throw_connection_error(err, "read from " + peer_);
-      FdWait wait(fd_, false);
-      read_wait_ = &wait;
-      struct Clear {
-        FdWait*& slot;
-        ~Clear() { slot = nullptr; }
-      } clear{read_wait_};
-      co_await wait;
+      maybe_readable_ = false;
     }
   }
 
@@ -310,8 +345,8 @@ class Transport final : FdWaiter {
   int fd_;
   std::string peer_;
   bool socket_;
-  std::string rbuf_;
-  std::size_t rpos_ = 0;
+  ReadBuffer rbuf_;
+  bool maybe_readable_ = true;
   bool eof_ = false;
   FdWait* read_wait_ = nullptr;
   std::string wbuf_;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aio/support.hpp"
@@ -42,6 +43,28 @@ std::uint16_t free_port() {
   ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(s);
   return ntohs(a.sin_port);
+}
+
+// A plain listening socket on loopback, so a test can play the peer byte by byte with send(2).
+struct RawListener {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::uint16_t port = 0;
+  RawListener() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd, 1);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~RawListener() { ::close(fd); }
+  int accept() const { return ::accept(fd, nullptr, nullptr); }  // the kernel queued it: does not block
+};
+
+void send_all(int fd, std::string_view s) {
+  ASSERT_EQ(::send(fd, s.data(), s.size(), 0), static_cast<ssize_t>(s.size()));
 }
 
 TEST(AioStreams, EchoServerAndClient) {
@@ -130,20 +153,12 @@ TEST(AioStreams, ConnectionRefusedIsAClearError) {
 
 TEST(AioStreams, ConnectionResetIsAClearError) {
   auto main = []() -> Task<void> {
-    int ls = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(ls, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
-    auto [reader, writer] = co_await aio::open_connection("127.0.0.1", ntohs(a.sin_port));
-    int c = ::accept(ls, nullptr, nullptr);  // already queued by the kernel: does not block
+    RawListener peer;
+    auto [reader, writer] = co_await aio::open_connection("127.0.0.1", peer.port);
+    int c = peer.accept();
     linger lg{1, 0};
     ::setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     ::close(c);  // RST
-    ::close(ls);
     EXPECT_THROW(co_await reader.read(), aio::ConnectionResetError);
   };
   aio::run(main());
@@ -170,6 +185,98 @@ TEST(AioStreams, ReadTimeoutAndCancellationLeaveNoResidue) {
     server.close();
     co_await server.wait_closed();
     EXPECT_EQ(pending(), 1u);
+  };
+  aio::run(main());
+}
+
+// Reads are satisfied from whatever has arrived, whichever way the bytes were cut on the wire, and a
+// reader that found the socket empty is woken when more comes.
+TEST(AioStreams, ReadsAcrossArrivals) {
+  auto main = []() -> Task<void> {
+    RawListener listener;
+    auto [reader, writer] = co_await aio::open_connection("127.0.0.1", listener.port);
+    int peer = listener.accept();
+    send_all(peer, "ab");
+    EXPECT_EQ(co_await reader.read(100), "ab");  // a partial read: what is there, no waiting for more
+    auto exact = aio::create_task(reader.readexactly(5));
+    send_all(peer, "cd");
+    co_await aio::sleep(0);
+    EXPECT_FALSE(exact.done());  // it has "cd" at most and waits for the rest
+    send_all(peer, "efg\nhij");
+    EXPECT_EQ(co_await exact, "cdefg");
+    send_all(peer, "k\nlm");
+    EXPECT_EQ(co_await reader.readline(), "\n");
+    EXPECT_EQ(co_await reader.readline(), "hijk\n");
+    EXPECT_EQ(co_await reader.read(1), "l");
+    ::shutdown(peer, SHUT_WR);
+    EXPECT_EQ(co_await reader.readline(), "m");  // the partial last line, then EOF
+    EXPECT_EQ(co_await reader.read(100), "");
+    EXPECT_TRUE(reader.at_eof());
+    ::close(peer);
+    writer.close();
+  };
+  aio::run(main());
+}
+
+// More than the 64 KiB the reader asks the kernel for at a time: the buffer grows and slides without
+// losing or reordering a byte.
+TEST(AioStreams, LargeReadsKeepEveryByteInOrder) {
+  auto main = []() -> Task<void> {
+    std::string data(300'000, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
+    data[150'000] = '\n';
+    auto server = co_await aio::start_server(
+        [&](aio::StreamReader, aio::StreamWriter w) -> Task<void> {
+          w.write(data);
+          co_await w.drain();
+          w.close();
+        },
+        "127.0.0.1", 0);
+    auto [reader, writer] = co_await aio::open_connection("127.0.0.1", server.port());
+    reader.set_limit(1 << 20);
+    std::string got = co_await reader.readexactly(70'000);
+    got += co_await reader.readline();
+    EXPECT_EQ(got.size(), 150'001u);
+    got += co_await reader.read(10);
+    got += co_await reader.read();
+    EXPECT_EQ(got, data);
+    writer.close();
+    server.close();
+    co_await server.wait_closed();
+  };
+  aio::run(main());
+}
+
+// drain() returns at once while the kernel takes everything, and waits while a peer that does not read
+// holds the data back.
+TEST(AioStreams, DrainWaitsForAPeerThatDoesNotRead) {
+  auto main = []() -> Task<void> {
+    RawListener listener;
+    auto [reader, writer] = co_await aio::open_connection("127.0.0.1", listener.port);
+    int peer = listener.accept();
+    writer.write("small");
+    EXPECT_EQ(writer.write_buffer_size(), 0u);
+    co_await writer.drain();
+    const std::string big(8 << 20, 'q');
+    writer.write(big);
+    EXPECT_GT(writer.write_buffer_size(), 0u);  // more than the socket buffers hold
+    auto draining = aio::create_task(writer.drain());
+    co_await aio::sleep(0);
+    co_await aio::sleep(0);
+    EXPECT_FALSE(draining.done());
+    std::size_t received = 0;
+    std::string chunk(1 << 16, '\0');
+    while (received < big.size() + 5) {
+      ssize_t n = ::recv(peer, chunk.data(), chunk.size(), MSG_DONTWAIT);
+      if (n > 0)
+        received += static_cast<std::size_t>(n);
+      else
+        co_await aio::sleep(0);  // the socket buffer is empty: let the writer refill it
+    }
+    co_await draining;
+    EXPECT_EQ(writer.write_buffer_size(), 0u);
+    ::close(peer);
+    writer.close();
   };
   aio::run(main());
 }
