@@ -10,7 +10,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TANDEM_BENCH_BIN", os.path.join(ROOT, "build", "release", "bin"))
-PY = "/usr/bin/python3"  # Debian's CPython, the peer the issues name
+# Debian's CPython, the peer the issues name; TANDEM_BENCH_PYTHON picks another (one with uvloop).
+PY = os.environ.get("TANDEM_BENCH_PYTHON", "/usr/bin/python3")
 
 
 def cpu_model():
@@ -22,6 +23,12 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def py_version():
+    """major.minor of the Python the peers run on (PY, not necessarily this interpreter)."""
+    return subprocess.run([PY, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def run_json_lines(cmd):
@@ -117,7 +124,8 @@ def serve_and_load(server_cmd, port, args):
         if server.stdout.readline().strip() != "ready":
             raise RuntimeError(f"{server_cmd[0]} did not start")
         out = subprocess.run([os.path.join(BIN, "bench_echo_client"), str(port), str(args.echo_connections),
-                              str(args.echo_messages)], check=True, capture_output=True, text=True).stdout
+                              str(args.echo_messages), "64", str(args.echo_client_threads)],
+                             check=True, capture_output=True, text=True).stdout
         return json.loads(out)
     finally:
         server.terminate()
@@ -127,7 +135,7 @@ def serve_and_load(server_cmd, port, args):
 def bench_echo(args):
     servers = {
         "tandem": [os.path.join(BIN, "bench_aio"), "echo-server"],
-        "asyncio (CPython 3.11)": [PY, os.path.join(ROOT, "bench", "python", "aio_echo_server.py"), "asyncio"],
+        f"asyncio (CPython {py_version()})": [PY, os.path.join(ROOT, "bench", "python", "aio_echo_server.py"), "asyncio"],
         "uvloop": [PY, os.path.join(ROOT, "bench", "python", "aio_echo_server.py"), "uvloop"],
     }
     results = {name: [] for name in servers}
@@ -136,8 +144,8 @@ def bench_echo(args):
         for name, cmd in servers.items():
             port += 1
             results[name].append(serve_and_load(cmd + [str(port)], port, args))
-    print(f"\nTCP echo on loopback, one load client (bench_echo_client): {args.echo_connections} connections, "
-          f"{args.echo_messages:,} ping-pong messages of 64 B each")
+    print(f"\nTCP echo on loopback, one load client (bench_echo_client, {args.echo_client_threads} thread(s)): "
+          f"{args.echo_connections} connections, {args.echo_messages:,} ping-pong messages of 64 B each")
     print("| server | messages/s (median) | p50 latency | p99 latency | vs uvloop |")
     print("|---|---:|---:|---:|---:|")
     med = {n: statistics.median(r["per_second"] for r in rs) for n, rs in results.items()}
@@ -169,6 +177,8 @@ def main():
     p.add_argument("--py-aio-reps", type=int, default=2, help="Python processes per flavour")
     p.add_argument("--echo-connections", type=int, default=50)
     p.add_argument("--echo-messages", type=int, default=2_000, help="messages per echo connection")
+    p.add_argument("--echo-client-threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+                   help="load-client threads (default: half the cores; the server's loop is one thread)")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")
     args = p.parse_args()
     cores = os.cpu_count()
