@@ -13,6 +13,7 @@
 // A thread that exits gives its pages to a global depot; other threads adopt them from there.
 #include "tandem/aio/detail/frame_pool.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -208,7 +209,12 @@ struct Depot {
   std::vector<Page*> pages[kClasses];
 };
 Depot& depot() {
-  static Depot* d = new Depot;  // never destroyed: threads may exit after static destruction began
+  static Depot* d = [] {
+    auto* made = new Depot;  // never destroyed: threads may exit after static destruction began
+    // A fork while another thread holds the lock would leave the child's depot locked for good.
+    ::pthread_atfork([] { depot().mu.lock(); }, [] { depot().mu.unlock(); }, [] { depot().mu.unlock(); });
+    return made;
+  }();
   return *d;
 }
 
