@@ -26,6 +26,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace tandem::aio::detail {
 namespace {
 
@@ -41,9 +45,21 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr int kFullPagesCheckedPerNewPage = 4;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;  // the sanitizers must see every frame's allocation and free
+// Off by default, so that the sanitizers see every frame's allocation and free (and LSan its leaks);
+// TANDEM_AIO_POOL=1 turns it on to check the pool itself (tests/aio/extra.cmake does).
+constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+// A free block is poisoned, all but its link while it sits in a list: a frame used after its task was
+// freed is reported as such even though the memory stays in the pool.
+void poison(void* p, std::size_t n) noexcept { ASAN_POISON_MEMORY_REGION(p, n); }
+void unpoison(void* p, std::size_t n) noexcept { ASAN_UNPOISON_MEMORY_REGION(p, n); }
+#else
+void poison(void*, std::size_t) noexcept {}
+void unpoison(void*, std::size_t) noexcept {}
 #endif
 
 struct FreeBlock {
@@ -122,7 +138,8 @@ bool enabled() noexcept {
   int s = g_state.load(std::memory_order_relaxed);
   if (s == 0) {
     const char* v = std::getenv("TANDEM_AIO_POOL");
-    int decided = (kSanitized || (v && std::strcmp(v, "0") == 0)) ? 2 : 1;
+    const bool on = v && *v ? std::strcmp(v, "0") != 0 : !kSanitized;
+    int decided = on ? 1 : 2;
     g_state.compare_exchange_strong(s, decided, std::memory_order_relaxed);
     s = g_state.load(std::memory_order_relaxed);
   }
@@ -189,12 +206,15 @@ bool collect_remote(Page* p) noexcept {
 /// Hands out one block of p (which must have one in `free` or the bump range).
 void* take_block(Page* p, std::size_t bytes) noexcept {
   ++p->used;
+  void* out;
   if (FreeBlock* b = p->free) {
     p->free = b->next;
-    return b;
+    out = b;
+  } else {
+    out = p->bump;
+    p->bump += bytes;
   }
-  void* out = p->bump;
-  p->bump += bytes;
+  unpoison(out, bytes);
   return out;
 }
 
@@ -318,6 +338,7 @@ void* allocate_slow(std::size_t c) {
 
 void free_local(Page* p, FreeBlock* b) noexcept {
   b->next = p->free;
+  poison(reinterpret_cast<char*>(b) + sizeof(FreeBlock), p->cls * kGranule - sizeof(FreeBlock));
   p->free = b;
   if (--p->used == 0) {  // every block is back: hand them out again in address order
     p->free = nullptr;
@@ -332,6 +353,7 @@ void free_local(Page* p, FreeBlock* b) noexcept {
 }
 
 void free_remote(Page* p, FreeBlock* b) noexcept {
+  poison(reinterpret_cast<char*>(b) + sizeof(FreeBlock), p->cls * kGranule - sizeof(FreeBlock));
   FreeBlock* head = p->remote.load(std::memory_order_relaxed);
   do {
     b->next = head;
@@ -349,6 +371,7 @@ void* pool_allocate(std::size_t size) {
     if (FreeBlock* b = p->free) {
       p->free = b->next;
       ++p->used;
+      unpoison(b, c * kGranule);
       return b;
     }
   }
