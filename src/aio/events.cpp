@@ -421,7 +421,8 @@ void EventLoop::dispatch_fd(int fd, std::uint32_t events) {
   const bool writable = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
   // A woken reader nearly always waits again at once (and finds the socket drained), so its interest
   // stays: dropping it here and re-adding it cost two epoll_ctl calls per message.
-  const bool had_reader = fds_[static_cast<std::size_t>(fd)].read_waiter || fds_[static_cast<std::size_t>(fd)].reader;
+  const FdEntry& before = fds_[static_cast<std::size_t>(fd)];  // callbacks below may grow fds_: read it now
+  const bool had_reader = before.read_waiter || before.reader;
   if (readable) {
     FdEntry& e = fds_[static_cast<std::size_t>(fd)];
     if (auto* w = e.read_waiter) {

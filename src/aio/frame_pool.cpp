@@ -338,7 +338,6 @@ void* allocate_slow(std::size_t c) {
 
 void free_local(Page* p, FreeBlock* b) noexcept {
   b->next = p->free;
-  poison(reinterpret_cast<char*>(b) + sizeof(FreeBlock), p->cls * kGranule - sizeof(FreeBlock));
   p->free = b;
   if (--p->used == 0) {  // every block is back: hand them out again in address order
     p->free = nullptr;
@@ -353,7 +352,6 @@ void free_local(Page* p, FreeBlock* b) noexcept {
 }
 
 void free_remote(Page* p, FreeBlock* b) noexcept {
-  poison(reinterpret_cast<char*>(b) + sizeof(FreeBlock), p->cls * kGranule - sizeof(FreeBlock));
   FreeBlock* head = p->remote.load(std::memory_order_relaxed);
   do {
     b->next = head;
@@ -367,14 +365,7 @@ bool pool_enabled() noexcept { return enabled(); }
 void* pool_allocate(std::size_t size) {
   if (size > kMaxPooled || !enabled()) return ::operator new(size);
   const std::size_t c = class_of(size);
-  if (Page* p = t_cache.cls[c].current) {
-    if (FreeBlock* b = p->free) {
-      p->free = b->next;
-      ++p->used;
-      unpoison(b, c * kGranule);
-      return b;
-    }
-  }
+  if (Page* p = t_cache.cls[c].current; p && p->free) return take_block(p, c * kGranule);
   return allocate_slow(c);
 }
 
@@ -385,6 +376,7 @@ void pool_deallocate(void* ptr, std::size_t size) noexcept {
   }
   Page* p = page_of(ptr);
   auto* b = static_cast<FreeBlock*>(ptr);
+  poison(b + 1, p->cls * kGranule - sizeof(FreeBlock));  // all but the link the lists write
   if (p->owner.load(std::memory_order_relaxed) == &t_cache)
     free_local(p, b);
   else

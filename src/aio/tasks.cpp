@@ -24,6 +24,10 @@ void WaitTasks::unregister() noexcept {
   }
 }
 
+void WaitTasks::cancel_children() noexcept {
+  for (std::size_t i = 0; i < tasks_.size; ++i) tasks_[i]->cancel(task_->cancel_message());  // done ones say no
+}
+
 bool WaitTasks::check(TaskCoreBase* t) noexcept {
   --remaining_;
   switch (until_) {
@@ -62,8 +66,7 @@ bool WaitTasks::await_suspend(std::coroutine_handle<> h) {
   if (task_->take_pending_cancel()) {
     unregister();
     cancelled_ = true;
-    if (propagate_)
-      for (std::size_t i = 0; i < tasks_.size; ++i) tasks_[i]->cancel(task_->cancel_message());
+    if (propagate_) cancel_children();
     return false;
   }
   if (deadline_) {
@@ -106,10 +109,7 @@ void WaitTasks::on_timer(TimerNode* n) noexcept {
 bool WaitTasks::cancel_wait() noexcept {
   if (propagate_) {
     propagated_ = true;
-    for (std::size_t i = 0; i < tasks_.size; ++i) {
-      TaskCoreBase* t = tasks_[i];
-      if (!t->done()) t->cancel(task_->cancel_message());
-    }
+    cancel_children();
     return true;  // we keep waiting: the children's own outcomes decide
   }
   cancelled_ = true;

@@ -176,11 +176,10 @@ class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
 /// outside a task, e.g. a Task driven by hand).
 TaskCoreBase& current_task_for(const char* what);
 
-class PromiseBase {
+// Frames come from the loop's pool (frame_pool.hpp): spawning a task must not cost a malloc. A
+// coroutine finds its frame's operator new and delete in its promise type, inherited ones included.
+class PromiseBase : public PoolAllocated {
  public:
-  // Frames come from the loop's pool (frame_pool.hpp): spawning a task must not cost a malloc.
-  static void* operator new(std::size_t size) { return pool_allocate(size); }
-  static void operator delete(void* p, std::size_t size) noexcept { pool_deallocate(p, size); }
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {

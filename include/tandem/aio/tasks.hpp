@@ -139,6 +139,7 @@ class WaitTasks final : TimerNode, Suspension, DoneWaiter {
   bool check(TaskCoreBase* t) noexcept;  // records t's completion, returns whether we are satisfied
   void finish() noexcept;
   void unregister() noexcept;
+  void cancel_children() noexcept;
   static void on_timer(TimerNode* n) noexcept;
   bool cancel_wait() noexcept override;
 
