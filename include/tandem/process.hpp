@@ -182,6 +182,10 @@ void process_entry(std::uint64_t sig, std::uintptr_t fn, const msgpack::object& 
   std::apply(reinterpret_cast<Ptr>(fn), std::move(tuple));
 }
 
+/// Runs `fn` on the process's daemon-starting thread, which lives as long as the process (the parent-
+/// death signal follows the thread that created a child), and waits for it; rethrows what fn throws.
+void run_on_daemon_starter(const std::function<void()>& fn);
+
 /// How to start a child running one call, type-erased.
 struct Launch {
   std::uintptr_t entry = 0;      // process_entry<Ptr>
@@ -212,13 +216,22 @@ Launch make_launch(Ptr fn, Args&&... args) {
 /// A child process running `target(args...)` once (Python: multiprocessing.Process).
 ///
 /// Thread safety: every member may be called from any thread. The destructor of a started process that
-/// was not joined stops it (SIGTERM, then SIGKILL after a second) and reaps it: no zombies, no orphans.
-/// Join first to let it finish.
+/// was not joined stops it (SIGTERM, then SIGKILL after a second) and reaps it: no zombies. Join first to
+/// let it finish. No orphans even when this process is SIGKILLed (no destructor runs then) needs
+/// Options::daemon; pool workers are daemons.
+///
+///   tandem::Process watchdog({.name = "watchdog", .daemon = true}, &watch, port);
+///   watchdog.start();   // killed with us, whatever happens to us
 class Process {
  public:
   struct Options {
     std::string name;  // empty: "Process-<n>", numbered per parent as in Python
     std::optional<StartMethod> start_method;  // empty: default_start_method()
+    /// Python's `daemon` flag. true: the child dies with this process, however it ends — even by
+    /// SIGKILL (the kernel's parent-death signal, armed before the target runs and race-free against a
+    /// parent that died first). false (the default, as in Python): a child outlives a parent that is
+    /// killed without running destructors; a parent that ends normally still stops it (see ~Process).
+    bool daemon = false;
   };
 
   template <class F, class... Args>
@@ -263,9 +276,11 @@ class Process {
  private:
   bool join_ms(long long timeout_ms);  // < 0: forever
   void reap_if_ended(bool block);      // caller holds mu_
+  void start_locked();                 // caller holds mu_
 
   std::string name_;
   StartMethod method_;
+  bool daemon_;
   detail::Launch launch_;
   pid_t parent_pid_;
   mutable std::mutex mu_;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +15,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <thread>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +35,7 @@ namespace {
 
 constexpr const char* kSpawnEnv = "TANDEM_SPAWN";
 constexpr const char* kPayloadMagic = "tandem-spawn";
-constexpr std::uint32_t kPayloadVersion = 1;
+constexpr std::uint32_t kPayloadVersion = 2;
 constexpr int kFirstInheritedFd = 3;  // fd 3: the payload; 4...: descriptors the arguments carry
 
 [[noreturn]] void throw_errno(const std::string& what, int err) {
@@ -140,13 +145,22 @@ namespace {
   _exit(121);
 }
 
+// A daemon child dies with its parent, even one killed by SIGKILL. The parent-death signal is set first,
+// then the parent is checked: if it died before the signal was armed, getppid() no longer names it.
+void bind_to_parent(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(1);
+}
+
 [[noreturn]] void run_spawned_child(const char* marker) {
   unsigned version = 0;
   long parent = 0;
   int nfds = 0;
-  if (std::sscanf(marker, "%u:%ld:%d", &version, &parent, &nfds) != 3 || version != kPayloadVersion || nfds < 1 ||
-      nfds > 1000)
+  int daemon = 0;
+  if (std::sscanf(marker, "%u:%ld:%d:%d", &version, &parent, &nfds, &daemon) != 4 || version != kPayloadVersion ||
+      nfds < 1 || nfds > 1000)
     child_fail("malformed TANDEM_SPAWN marker");
+  if (daemon) bind_to_parent(static_cast<pid_t>(parent));
   unsetenv(kSpawnEnv);  // the child's own children are ordinary
   for (int i = 0; i < nfds; ++i) fcntl(kFirstInheritedFd + i, F_SETFD, FD_CLOEXEC);
 
@@ -204,6 +218,50 @@ struct SpawnHook {
 
 std::atomic<unsigned> process_counter{0};
 
+// The thread that creates daemon children (see Process::start). Created on first use and never joined;
+// its state is never freed, so that it outlives static destruction. A fork child has no such thread (only
+// the forking thread survives fork): it starts its own when it needs one.
+struct DaemonStarter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>*> jobs;
+  std::thread::id id;
+};
+std::atomic<DaemonStarter*> daemon_starter{nullptr};
+std::mutex daemon_starter_mu;
+
+[[noreturn]] void daemon_starter_loop(DaemonStarter* st) {
+  std::unique_lock lk(st->mu);
+  for (;;) {
+    st->cv.wait(lk, [&] { return !st->jobs.empty(); });
+    auto* job = st->jobs.front();
+    st->jobs.pop_front();
+    lk.unlock();
+    (*job)();  // never throws: run_on_daemon_starter wraps it
+    lk.lock();
+  }
+}
+
+DaemonStarter* the_daemon_starter() {
+  if (auto* st = daemon_starter.load(std::memory_order_acquire)) return st;
+  std::lock_guard g(daemon_starter_mu);
+  if (auto* st = daemon_starter.load(std::memory_order_acquire)) return st;
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] {
+    pthread_atfork(nullptr, nullptr, [] {
+      daemon_starter.store(nullptr);  // its thread did not survive the fork; the old state is dropped
+      new (&daemon_starter_mu) std::mutex;
+    });
+  });
+  auto* st = new DaemonStarter;
+  std::thread t(daemon_starter_loop, st);
+  st->id = t.get_id();
+  t.detach();
+  daemon_starter.store(st, std::memory_order_release);
+  return st;
+}
+
+
 int pidfd_open_or_throw(pid_t pid) {
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) throw_errno("tandem::Process: pidfd_open failed", errno);
@@ -213,11 +271,39 @@ int pidfd_open_or_throw(pid_t pid) {
 
 }  // namespace
 
+namespace detail {
+
+void run_on_daemon_starter(const std::function<void()>& fn) {
+  DaemonStarter* st = the_daemon_starter();
+  if (std::this_thread::get_id() == st->id) return fn();
+  std::exception_ptr error;
+  bool finished = false;
+  std::function<void()> job = [&] {
+    try {
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard g(st->mu);
+    finished = true;
+    st->cv.notify_all();
+  };
+  std::unique_lock lk(st->mu);
+  st->jobs.push_back(&job);
+  st->cv.notify_all();
+  st->cv.wait(lk, [&] { return finished; });
+  lk.unlock();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace detail
+
 // ---- Process (parent side) ----
 
 Process::Process(Options options, detail::Launch launch)
     : name_(std::move(options.name)),
       method_(options.start_method.value_or(default_start_method())),
+      daemon_(options.daemon),
       launch_(std::move(launch)),
       parent_pid_(getpid()) {
   if (name_.empty()) name_ = "Process-" + std::to_string(process_counter.fetch_add(1) + 1);
@@ -242,6 +328,22 @@ void Process::start() {
   if (pid_ != 0) throw InvalidStateError("tandem::Process: cannot start a process twice (" + name_ + ")");
   if (getpid() != parent_pid_)
     throw InvalidStateError("tandem::Process: can only start a process object created by the current process");
+  if (daemon_) {
+    // The kernel sends the parent-death signal when the *thread* that created the child ends, not the
+    // process: a daemon started from a short-lived thread would be killed with that thread. So daemons
+    // are created by one thread that lives as long as the process.
+    lock.unlock();
+    detail::run_on_daemon_starter([this] {
+      std::unique_lock l(mu_);
+      start_locked();
+    });
+    return;
+  }
+  start_locked();
+}
+
+void Process::start_locked() {
+  if (pid_ != 0) throw InvalidStateError("tandem::Process: cannot start a process twice (" + name_ + ")");
 
   if (method_ == StartMethod::fork) {
     std::fflush(stdout);
@@ -249,6 +351,7 @@ void Process::start() {
     pid_t pid = fork();
     if (pid < 0) throw_errno("tandem::Process: fork failed", errno);
     if (pid == 0) {
+      if (daemon_) bind_to_parent(parent_pid_);
       process_name_storage() = name_;
       int code = 0;
       try {
@@ -334,7 +437,8 @@ void Process::start() {
   for (char** e = environ; e && *e; ++e)
     if (std::strncmp(*e, "TANDEM_SPAWN=", 13) != 0) env_storage.emplace_back(*e);
   env_storage.push_back(std::string(kSpawnEnv) + "=" + std::to_string(kPayloadVersion) + ":" +
-                        std::to_string(parent_pid_) + ":" + std::to_string(sources.size()));
+                        std::to_string(parent_pid_) + ":" + std::to_string(sources.size()) + ":" +
+                        (daemon_ ? "1" : "0"));
   std::vector<char*> envp;
   for (auto& s : env_storage) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -1,20 +1,42 @@
-// Child harness for processes_orphans_test: starts a process pool, prints its workers' pids on one
-// line, then waits to be killed. The test SIGKILLs this process and checks that the workers exit too.
+// Child harness for processes_orphans_test: starts pool workers or standalone processes, prints their
+// pids on one line, then waits to be killed. The test SIGKILLs this process and checks what survives.
+//   tandem_orphan_harness                      a pool of 3 workers
+//   tandem_orphan_harness process spawn|fork daemon|plain   one standalone Process
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
 
+#include "tandem/process.hpp"
 #include "tandem/process_pool.hpp"
 
 namespace {
 int identity(int x) { return x; }
+void wait_forever() {
+  for (;;) pause();
+}
 }  // namespace
 
-int main() {
-  tandem::ProcessPoolExecutor pool(3);
-  pool.submit(&identity, 1).result();  // every worker is started before the first task is dispatched
-  for (pid_t pid : pool.worker_pids()) std::printf("%d ", static_cast<int>(pid));
+int main(int argc, char** argv) {
+  std::unique_ptr<tandem::ProcessPoolExecutor> pool;
+  std::unique_ptr<tandem::Process> proc;
+  std::vector<pid_t> pids;
+  if (argc == 4 && std::strcmp(argv[1], "process") == 0) {
+    tandem::Process::Options o;
+    o.start_method = std::strcmp(argv[2], "fork") == 0 ? tandem::StartMethod::fork : tandem::StartMethod::spawn;
+    o.daemon = std::strcmp(argv[3], "daemon") == 0;
+    proc = std::make_unique<tandem::Process>(o, &wait_forever);
+    proc->start();
+    pids.push_back(proc->pid());
+  } else {
+    pool = std::make_unique<tandem::ProcessPoolExecutor>(3);
+    pool->submit(&identity, 1).result();  // every worker is started before the first task is dispatched
+    pids = pool->worker_pids();
+  }
+  for (pid_t pid : pids) std::printf("%d ", static_cast<int>(pid));
   std::printf("\n");
   std::fflush(stdout);
-  for (;;) pause();
+  wait_forever();
 }

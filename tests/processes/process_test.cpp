@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <atomic>
+#include <memory>
 #include <vector>
 
 #include "tandem/sharedctypes.hpp"
@@ -131,6 +132,41 @@ TEST_P(ProcessTest, StartingTwiceOrJoiningUnstartedIsAnError) {
   p.start();
   EXPECT_THROW(p.start(), tandem::InvalidStateError);
   p.join();
+}
+
+void wait_then_exit(tandem::ipc::Event go, int code) {
+  go.wait();
+  std::exit(code);
+}
+
+// The kernel's parent-death signal follows the thread that created the child: a daemon started from a
+// thread that then ends must not be killed with that thread.
+TEST_P(ProcessTest, ADaemonOutlivesTheThreadThatStartedIt) {
+  tandem::ipc::Event go;
+  Process::Options o = opts();
+  o.daemon = true;
+  Process p(o, &wait_then_exit, go, 7);
+  std::thread([&] { p.start(); }).join();
+  go.set();
+  EXPECT_TRUE(p.join());
+  EXPECT_EQ(p.exitcode(), 7);
+}
+
+TEST_P(ProcessTest, ADaemonStartsFromManyThreadsAtOnce) {
+  std::vector<std::unique_ptr<Process>> procs;
+  for (int i = 0; i < 6; ++i) {
+    Process::Options o = opts();
+    o.daemon = true;
+    procs.push_back(std::make_unique<Process>(o, &exit_with, i));
+  }
+  std::vector<std::thread> threads;
+  for (auto& p : procs) threads.emplace_back([&p] { p->start(); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_TRUE(procs[i]->join());
+    EXPECT_EQ(procs[i]->exitcode(), i);
+  }
+  EXPECT_THROW(procs[0]->start(), tandem::InvalidStateError);  // errors cross back from the starter
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessTest, ::testing::Values(StartMethod::spawn, StartMethod::fork),
