@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -66,12 +67,15 @@ struct FdTable {
 FdTable*& current_fd_table() noexcept;
 }  // namespace detail
 
-/// Appends `value` to `out` as one msgpack object.
-template <class T>
-void encode_into(Buffer& out, const T& value) {
+/// Appends `value` to `out` (a Buffer, or any msgpack stream) as one msgpack object. A stream that
+/// refuses to grow throws std::length_error, which passes through unchanged.
+template <class T, class Stream>
+void encode_into(Stream& out, const T& value) {
   try {
     msgpack::pack(out, value);
   } catch (const CodecError&) {
+    throw;
+  } catch (const std::length_error&) {
     throw;
   } catch (const std::exception& e) {
     detail::throw_encode_error(typeid(T), e);

@@ -143,6 +143,20 @@ struct TaskWire {
 inline constexpr std::uint32_t kTaskMagic = 0x544b5431;  // "TKT1"
 enum TaskKind : std::uint32_t { kTaskCall = 1, kTaskChunk = 2, kTaskStop = 3 };
 
+[[noreturn]] void throw_record_too_large(std::size_t at_least, std::size_t limit);
+
+/// A task record as it is encoded: it refuses to grow past `limit` (the pool's largest record), so an
+/// oversize argument is refused while it is encoded, after at most `limit` bytes, not once it is whole.
+class RecordBuffer : public ipc::Buffer {
+ public:
+  explicit RecordBuffer(std::size_t initial) : ipc::Buffer(initial) {}
+  void write(const char* data, std::size_t n) {
+    if (n > limit - size()) throw_record_too_large(size() + n, limit);
+    ipc::Buffer::write(data, n);
+  }
+  std::size_t limit = static_cast<std::size_t>(-1);
+};
+
 /// A submitted task: its encoded record and the future it completes.
 class ProcessJob {
  public:
@@ -154,7 +168,7 @@ class ProcessJob {
   virtual void fail(std::exception_ptr e) noexcept = 0;
   virtual void cancel() noexcept = 0;
 
-  ipc::Buffer record{256};  // TaskWire + msgpack (small first allocation: most tasks are small)
+  RecordBuffer record{256};  // TaskWire + msgpack (small first allocation: most tasks are small)
 };
 
 template <class T>
@@ -195,7 +209,7 @@ class ProcessJobImpl final : public ProcessJob {
 };
 
 template <class Ptr>
-void begin_record(ipc::Buffer& out, TaskKind kind, Ptr fn, std::chrono::nanoseconds timeout) {
+void begin_record(RecordBuffer& out, TaskKind kind, Ptr fn, std::chrono::nanoseconds timeout) {
   TaskWire w{kTaskMagic,
              kind,
              0,
@@ -225,8 +239,11 @@ class ProcessPoolExecutor {
   struct Options {
     /// Worker processes; 0: the number of CPUs.
     std::size_t max_workers = 0;
-    /// Runs once in each worker before its first task. If it throws (or the worker dies in it), the
-    /// pool is broken: every pending and later task fails with BrokenExecutor.
+    /// Runs once in each worker before its first task. If it throws, the pool is broken: every pending
+    /// and later task fails with BrokenExecutor (as in Python). A worker that dies before reaching its
+    /// task loop (killed while starting, or crashing in the initializer) is replaced like any other; ten
+    /// such deaths in a row, with no worker starting in between, break the pool with a message that
+    /// names the last one.
     void (*initializer)() = nullptr;
     /// A worker exits and is replaced after this many tasks (0: never), as in Python.
     std::uint32_t max_tasks_per_child = 0;
@@ -238,8 +255,10 @@ class ProcessPoolExecutor {
     /// round trip. Once tasks average over 0.2 ms the pool queues only one per worker (as Python's call
     /// queue does), so that slow tasks balance across workers and stay cancellable until they start.
     std::uint32_t prefetch = 16;
-    /// Bytes of each ring (tasks, results) per worker, rounded up to a power of two. A task or a result
-    /// must fit in one ring; bigger ones are refused (submit: std::length_error; result: RemoteError).
+    /// Bytes of each ring (tasks, results) per worker, rounded up to a power of two between 4 KiB and
+    /// 1 GiB; a larger value is refused by the constructor (std::invalid_argument). A task or a result
+    /// must fit in one ring; bigger ones are refused: submit throws std::length_error while it encodes
+    /// the arguments (after at most ring_bytes of them); a result comes back as RemoteError.
     std::size_t ring_bytes = std::size_t{1} << 20;
   };
 
@@ -255,7 +274,8 @@ class ProcessPoolExecutor {
 
   /// Schedules f(args...) in a worker. f: a plain function or a captureless lambda; args convert to its
   /// parameter types and must be encodable. Throws ShutdownError after shutdown(), BrokenExecutor once
-  /// the pool is broken (initializer failure), std::length_error if the task is larger than a ring.
+  /// the pool is broken (initializer failure, or workers that cannot start), std::length_error if the
+  /// task is larger than a ring.
   template <class F, class... Args>
   auto submit(F&& f, Args&&... args) {
     return submit_with(TaskOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
@@ -298,6 +318,7 @@ class ProcessPoolExecutor {
                   "ProcessPoolExecutor::submit: the arguments do not convert to the function's parameter types");
     auto job = std::make_unique<detail::ProcessJobImpl<R>>();
     Future<R> future = job->future();
+    job->record.limit = record_limit();
     detail::begin_record(job->record, detail::kTaskCall, fn, options.timeout);
     ipc::encode_into(job->record, Tuple(std::forward<Args>(args)...));
     enqueue(std::move(job));
@@ -317,6 +338,7 @@ class ProcessPoolExecutor {
     part.reserve(std::min<std::size_t>(chunksize, 1 << 16));
     auto flush = [&] {
       auto j = std::make_unique<detail::ProcessJobImpl<std::vector<T>>>();
+      j->record.limit = record_limit();
       detail::begin_record(j->record, detail::kTaskChunk, fn, std::chrono::nanoseconds(0));
       ipc::encode_into(j->record, part);
       part.clear();
@@ -332,6 +354,7 @@ class ProcessPoolExecutor {
   }
 
   void enqueue(std::unique_ptr<detail::ProcessJob> job);
+  std::size_t record_limit() const noexcept;  // the largest task record a ring takes
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

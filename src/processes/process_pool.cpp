@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +34,13 @@ RemoteError::RemoteError(std::string type, std::string message)
     : Error(type + ": " + message), type_(std::move(type)), message_(std::move(message)) {}
 
 namespace detail {
+
+void throw_record_too_large(std::size_t at_least, std::size_t limit) {
+  throw std::length_error("ProcessPoolExecutor: the task's encoded arguments (at least " + std::to_string(at_least) +
+                          " bytes) exceed the largest record the pool's ring takes (" + std::to_string(limit) +
+                          " bytes); raise Options::ring_bytes or pass the data through SharedMemory");
+}
+
 namespace {
 
 using ipc::detail::futex_wait;
@@ -44,6 +50,8 @@ using ipc::detail::monotonic_ns;
 constexpr std::uint32_t kWorkerMagic = 0x574b5231;  // "WKR1"
 constexpr std::uint32_t kResultMagic = 0x52534c31;  // "RSL1"
 constexpr std::size_t kRingsOffset = 4096;
+// Exit code of a worker whose doorbell descriptor was closed by a task (it cannot signal any more).
+constexpr int kExitLostDoorbell = 122;
 enum ResultKind : std::uint32_t { kResultValue = 1, kResultError = 2, kResultInitFailed = 3 };
 
 struct ResultWire {
@@ -107,7 +115,7 @@ void put_error(ipc::Buffer& out, std::uint64_t id, std::uint32_t kind, const ipc
 // The worker process: runs tasks from its ring until told to stop, its parent dies, or max_tasks.
 void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t parent, CodeRef<void (*)()> init,
                       std::uint32_t max_tasks) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A daemon Process: the parent-death signal is armed; getppid() stays the cheap check while idle.
   if (getppid() != static_cast<pid_t>(parent)) return;  // the parent died before we got here
   signal(SIGPIPE, SIG_IGN);
 
@@ -120,7 +128,10 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
   const auto ring_parent = [&] {
     if (results.reader_needs_wake()) {
       std::uint64_t one = 1;
-      [[maybe_unused]] auto n = write(doorbell.get(), &one, sizeof one);
+      // EAGAIN: the counter is full, the manager is awake anyway. Any other failure means a task closed
+      // (or replaced) the doorbell descriptor: this worker can no longer wake the manager, so it leaves;
+      // the manager sees its pidfd, takes the results already in the ring and starts a replacement.
+      if (write(doorbell.get(), &one, sizeof one) < 0 && errno != EAGAIN && errno != EINTR) _exit(kExitLostDoorbell);
     }
   };
   const auto send = [&](std::uint64_t id) {
@@ -208,10 +219,16 @@ using detail::WorkerLink;
 
 namespace {
 
-std::size_t round_up_pow2(std::size_t n) {
+constexpr std::size_t kMaxRingBytes = std::size_t{1} << 30;  // the rings count bytes in 32 bits
+
+std::uint32_t checked_ring_bytes(std::size_t n) {
+  if (n > kMaxRingBytes)
+    throw std::invalid_argument("ProcessPoolExecutor: Options::ring_bytes is " + std::to_string(n) +
+                                "; a ring holds at most 1 GiB (1073741824 bytes). Pass larger data through "
+                                "SharedMemory and send its name");
   std::size_t p = 4096;
-  while (p < n && p < (std::size_t{1} << 30)) p <<= 1;
-  return p;
+  while (p < n) p <<= 1;
+  return static_cast<std::uint32_t>(p);
 }
 
 struct Completion {
@@ -240,6 +257,7 @@ struct ProcessPoolExecutor::Impl {
     bool killed = false;  // by us, for a timeout
     std::uint64_t timeout_victim = 0;
     bool stopping = false;
+    bool seen_ready = false;  // counted as having reached its loop (note_ready_workers_locked)
   };
 
   Options opts;
@@ -257,6 +275,14 @@ struct ProcessPoolExecutor::Impl {
   std::string broken_reason;
   std::uint64_t next_id = 1;
   std::atomic<std::size_t> replaced{0};
+  // Workers that died before reaching their loop, in a row; kMaxStartFailures of them break the pool.
+  unsigned start_failures_in_a_row = 0;
+  std::string last_start_failure;
+  static constexpr unsigned kMaxStartFailures = 10;
+  // Longest the manager sleeps while tasks are in flight. Workers ring the doorbell when they post a
+  // result, but a task can close its worker's descriptors: this bound (and the worker leaving once its
+  // doorbell is gone) keeps such a result from waiting forever.
+  static constexpr int kMaxSleepWithWorkMs = 50;
   std::atomic<unsigned> spawned{0};
   // Moving average of how long a task takes in a worker. Slow tasks are not queued deep in one
   // worker's ring (they would wait there while another worker idles, and could not be cancelled):
@@ -275,7 +301,7 @@ struct ProcessPoolExecutor::Impl {
       : opts(std::move(o)),
         method(opts.start_method.value_or(default_start_method())),
         nworkers(opts.max_workers ? opts.max_workers : std::max(1u, std::thread::hardware_concurrency())),
-        ring_bytes(static_cast<std::uint32_t>(round_up_pow2(opts.ring_bytes))) {
+        ring_bytes(checked_ring_bytes(opts.ring_bytes)) {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "ProcessPoolExecutor: eventfd failed");
     doorbell = ipc::detail::Fd(fd);
@@ -290,7 +316,8 @@ struct ProcessPoolExecutor::Impl {
 
   void spawn_locked(std::size_t slot) {
     auto w = std::make_unique<Worker>(ring_bytes);
-    Process::Options po{"ProcessPoolExecutor-worker-" + std::to_string(spawned.fetch_add(1) + 1), method};
+    Process::Options po{"ProcessPoolExecutor-worker-" + std::to_string(spawned.fetch_add(1) + 1), method,
+                        /*daemon=*/true};
     w->proc = std::make_unique<Process>(po, &detail::pool_worker_main, w->link, doorbell,
                                         static_cast<std::int64_t>(self), detail::CodeRef<void (*)()>{opts.initializer},
                                         opts.max_tasks_per_child);
@@ -432,12 +459,23 @@ struct ProcessPoolExecutor::Impl {
     }
     for (auto it = w.inflight.rbegin(); it != w.inflight.rend(); ++it) pending.push_front(std::move(it->job));
     w.inflight.clear();
-    const bool died_in_initializer = !w.link.shared()->init_done.load() && !w.killed && !w.stopping;
+    // A worker that dies before it reaches its loop (killed while the executable loads, or crashing in
+    // the initializer) is replaced like any other: only an initializer that *throws* breaks the pool, as
+    // in Python. What is bounded is a respawn storm: kMaxStartFailures such deaths in a row, with no
+    // worker reaching its loop in between, mean workers cannot start, and the pool says so.
+    note_ready_workers_locked();
+    const bool died_starting = !w.link.shared()->init_done.load() && !w.killed && !w.stopping;
     workers[slot].reset();
-    if (died_in_initializer && !broken) {
-      break_pool_locked("a worker process died in the pool's initializer (" +
-                            (code < 0 ? "killed by " + signal_name(-code) : "exit code " + std::to_string(code)) + ")",
-                        done);
+    if (died_starting && !broken) {
+      const std::string how = code < 0 ? "killed by " + signal_name(-code) : "exit code " + std::to_string(code);
+      last_start_failure = "worker " + std::to_string(pid) + ": " + how;
+      if (++start_failures_in_a_row >= kMaxStartFailures)
+        break_pool_locked("worker processes cannot start: " + std::to_string(start_failures_in_a_row) +
+                              " in a row died before reaching their task loop" +
+                              (opts.initializer ? " (while loading the executable or in the pool's initializer)"
+                                                : " (while loading the executable)") +
+                              "; last: " + last_start_failure,
+                          done);
     }
     if (broken) return;
     if (!shutting_down || !pending.empty() || any_inflight_locked()) {
@@ -447,6 +485,15 @@ struct ProcessPoolExecutor::Impl {
       } catch (const std::exception& e) {
         break_pool_locked(std::string("cannot start a replacement worker: ") + e.what(), done);
       }
+    }
+  }
+
+  // A worker that reached its loop ends a run of start failures.
+  void note_ready_workers_locked() {
+    for (auto& w : workers) {
+      if (!w || w->seen_ready || !w->link.shared()->init_done.load()) continue;
+      w->seen_ready = true;
+      start_failures_in_a_row = 0;
     }
   }
 
@@ -547,10 +594,11 @@ struct ProcessPoolExecutor::Impl {
       for (auto& w : workers)
         if (w && !w->results.empty()) ready = true;
       if (!ready) {
-        int timeout_ms = -1;
+        int timeout_ms = any_inflight_locked() ? kMaxSleepWithWorkMs : -1;
         if (std::int64_t d = next_deadline_locked()) {
           std::int64_t left = d - detail::monotonic_ns();
-          timeout_ms = left <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left / 1'000'000 + 1, 1 << 30));
+          int until = left <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left / 1'000'000 + 1, 1 << 30));
+          timeout_ms = timeout_ms < 0 ? until : std::min(timeout_ms, until);
         }
         poll_locked(lk, timeout_ms, done);
       }
@@ -589,10 +637,7 @@ void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
   std::unique_lock lk(impl_->mu);
   if (impl_->shutting_down) throw ShutdownError();
   if (impl_->broken) throw BrokenExecutor("the process pool is broken: " + impl_->broken_reason);
-  if (job->record.size() > SpscRing(nullptr, nullptr, impl_->ring_bytes).max_record())
-    throw std::length_error("ProcessPoolExecutor: the task's encoded arguments (" + std::to_string(job->record.size()) +
-                            " bytes) exceed the pool's ring (" + std::to_string(impl_->ring_bytes) +
-                            " bytes); raise Options::ring_bytes or pass the data through SharedMemory");
+  if (job->record.size() > record_limit()) detail::throw_record_too_large(job->record.size(), record_limit());
   std::uint64_t id = impl_->next_id++;
   std::memcpy(job->record.data() + offsetof(detail::TaskWire, id), &id, sizeof id);
   std::int64_t timeout_ns;
@@ -626,6 +671,10 @@ void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {
 }
 
 std::size_t ProcessPoolExecutor::max_workers() const noexcept { return impl_->nworkers; }
+
+std::size_t ProcessPoolExecutor::record_limit() const noexcept {
+  return SpscRing(nullptr, nullptr, impl_->ring_bytes).max_record();
+}
 
 std::vector<pid_t> ProcessPoolExecutor::worker_pids() const {
   std::unique_lock lk(impl_->mu);

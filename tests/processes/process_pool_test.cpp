@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -248,9 +250,8 @@ TEST(ProcessPool, AFailingInitializerBreaksThePool) {
   auto o = small();
   o.initializer = &init_throws;
   ProcessPoolExecutor pool(o);
-  auto f = pool.submit(&square, 2);
   try {
-    f.result();
+    pool.submit(&square, 2).result();  // submit itself throws if the pool broke already
     FAIL();
   } catch (const tandem::BrokenExecutor& e) {
     EXPECT_NE(std::string(e.what()).find("no database"), std::string::npos) << e.what();
@@ -347,6 +348,161 @@ TEST(ProcessPool, OversizedTasksAndResultsAreRefusedClearly) {
     EXPECT_EQ(e.type_name(), "std::length_error");
   }
   EXPECT_EQ(pool.submit(&echo, std::string(1000, 'y')).result().size(), 1000u);
+}
+
+// ---- the startup window: a worker that dies before its loop is replaced, not fatal ----
+
+// Holds every worker in its initializer while the file named by TANDEM_TEST_INIT_GATE exists, so that a
+// test can kill workers that are certainly still starting.
+void init_behind_gate() {
+  const char* gate = std::getenv("TANDEM_TEST_INIT_GATE");
+  while (gate && access(gate, F_OK) == 0) usleep(1000);
+}
+void init_aborts() { std::abort(); }
+
+struct InitGate {
+  std::string path = "/tmp/tandem_init_gate_" + std::to_string(getpid());
+  InitGate() {
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (f) std::fclose(f);
+    setenv("TANDEM_TEST_INIT_GATE", path.c_str(), 1);
+  }
+  void open() { unlink(path.c_str()); }
+  ~InitGate() {
+    open();
+    unsetenv("TANDEM_TEST_INIT_GATE");
+  }
+};
+
+std::vector<pid_t> wait_for_workers(ProcessPoolExecutor& pool, std::size_t n) {
+  std::vector<pid_t> pids;
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while ((pids = pool.worker_pids()).size() < n && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(1ms);
+  return pids;
+}
+
+TEST(ProcessPool, AWorkerKilledWhileStartingIsReplacedAndThePoolStaysUsable) {
+  InitGate gate;
+  auto o = small(2);
+  o.initializer = &init_behind_gate;
+  ProcessPoolExecutor pool(o);
+  std::vector<Future<int>> fs;
+  for (int i = 0; i < 20; ++i) fs.push_back(pool.submit(&square, i));
+  // Kill each starting worker a few times (fewer than the respawn bound), then let them start.
+  std::set<pid_t> killed;
+  for (int round = 0; round < 3; ++round) {
+    for (pid_t pid : wait_for_workers(pool, 2)) {
+      if (killed.insert(pid).second) {
+        ASSERT_EQ(kill(pid, SIGKILL), 0);
+      }
+    }
+    const auto give_up = std::chrono::steady_clock::now() + 60s;  // a bound on a hang, not a timing check
+    while (pool.workers_replaced() < killed.size() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(1ms);
+    ASSERT_GE(pool.workers_replaced(), killed.size()) << "workers killed while starting were not replaced";
+  }
+  gate.open();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[i].result(), i * i);
+  EXPECT_EQ(pool.submit(&square, 7).result(), 49);
+  EXPECT_GE(pool.workers_replaced(), 6u);
+}
+
+TEST(ProcessPool, WorkersThatCannotStartBreakThePoolSayingWhy) {
+  auto o = small(2);
+  o.initializer = &init_aborts;
+  ProcessPoolExecutor pool(o);
+  try {
+    pool.submit(&square, 3).result();
+    FAIL() << "expected BrokenExecutor";
+  } catch (const tandem::BrokenExecutor& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot start"), std::string::npos) << what;
+    EXPECT_NE(what.find("in a row"), std::string::npos) << what;
+    EXPECT_NE(what.find("SIGABRT"), std::string::npos) << what;
+  }
+  EXPECT_THROW(pool.submit(&square, 2), tandem::BrokenExecutor);
+}
+
+// ---- a task that closes its worker's descriptors ----
+
+int close_inherited_fds(int x) {
+  syscall(SYS_close_range, 3u, ~0u, 0u);
+  return x + 1;
+}
+
+TEST(ProcessPool, ATaskThatClosesItsWorkersDescriptorsDoesNotStallResults) {
+  ProcessPoolExecutor pool(small(1));
+  std::vector<Future<int>> fs;
+  for (int i = 0; i < 51; ++i) fs.push_back(pool.submit(&close_inherited_fds, i));
+  for (int i = 0; i < 51; ++i) {
+    ASSERT_TRUE(fs[i].wait_for(60s)) << "task " << i << " never resolved";
+    EXPECT_EQ(fs[i].result(), i + 1);
+  }
+  EXPECT_EQ(pool.submit(&square, 5).result(), 25);
+}
+
+// ---- ring_bytes and oversize arguments ----
+
+TEST(ProcessPool, ARingLargerThanOneGibIsRefusedAtConstruction) {
+  auto o = small(1);
+  o.ring_bytes = (std::size_t{1} << 30) + 1;
+  try {
+    ProcessPoolExecutor pool(o);
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("ring_bytes"), std::string::npos) << e.what();
+  }
+}
+
+// Counts the elements the codec has packed, to see where encoding stopped.
+std::atomic<long> packed_elements{0};
+struct Counted {
+  int v = 0;
+};
+
+}  // namespace
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+  namespace adaptor {
+  template <>
+  struct pack<Counted> {
+    template <typename Stream>
+    packer<Stream>& operator()(packer<Stream>& o, const Counted& c) const {
+      packed_elements.fetch_add(1);
+      return o.pack(c.v);
+    }
+  };
+  template <>
+  struct convert<Counted> {
+    const msgpack::object& operator()(const msgpack::object& o, Counted& c) const {
+      c.v = o.as<int>();
+      return o;
+    }
+  };
+  }  // namespace adaptor
+}
+}  // namespace msgpack
+namespace {
+
+std::size_t count_items(std::vector<Counted> items) { return items.size(); }
+
+TEST(ProcessPool, AnOversizeArgumentIsRefusedWhileItIsEncoded) {
+  auto o = small(1);
+  o.ring_bytes = 4096;
+  ProcessPoolExecutor pool(o);
+  std::vector<Counted> big(1'000'000, Counted{7});
+  packed_elements = 0;
+  try {
+    pool.submit(&count_items, big);
+    FAIL() << "expected std::length_error";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("ring_bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(packed_elements.load(), 5000) << "the whole argument was encoded before it was refused";
+  std::vector<Counted> small_items(100, Counted{1});
+  EXPECT_EQ(pool.submit(&count_items, small_items).result(), 100u);
+  EXPECT_THROW(pool.map(&square, std::vector<int>(100'000, 1), 100'000), std::length_error);
 }
 
 std::set<std::string> list_dir(const char* path) {
