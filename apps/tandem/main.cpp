@@ -3,36 +3,48 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
+#include <optional>
 #include <thread>
 
 #include "cli.hpp"
 
 namespace tandem::cli {
 
-std::uint64_t parse_positive_u64(const std::string& what, const std::string& text) {
-  auto bad = [&] { return UsageError(fmt::format("{} must be a positive 64-bit integer, got '{}'", what, text)); };
-  if (text.empty() || text.size() > 20) throw bad();
+namespace {
+
+// Decimal digits only (no sign, no spaces, no exponent) that fit in 64 bits; nullopt otherwise.
+std::optional<std::uint64_t> decimal_u64(const std::string& text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
   std::uint64_t v = 0;
   for (char c : text) {
-    if (c < '0' || c > '9') throw bad();
+    if (c < '0' || c > '9') return std::nullopt;
     const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - digit) / 10) throw bad();
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
     v = v * 10 + digit;
   }
-  if (v == 0) throw bad();
   return v;
 }
 
+}  // namespace
+
+std::uint64_t parse_positive_u64(const std::string& what, const std::string& text) {
+  const auto v = decimal_u64(text);
+  if (!v || *v == 0) throw UsageError(fmt::format("{} must be a positive 64-bit integer, got '{}'", what, text));
+  return *v;
+}
+
+std::uint64_t parse_whole_number(const std::string& what, const std::string& text, std::uint64_t min,
+                                 std::uint64_t max) {
+  const auto v = decimal_u64(text);
+  if (!v || *v < min || *v > max)
+    throw UsageError(fmt::format("{} must be a whole number from {} to {}, got '{}'", what, min, max, text));
+  return *v;
+}
+
 unsigned parse_workers(const std::string& text) {
-  std::uint64_t v = 0;
-  try {
-    v = parse_positive_u64("--workers", text);
-  } catch (const UsageError&) {
-    throw UsageError(fmt::format("--workers must be a whole number from 1 to 4096, got '{}'", text));
-  }
-  if (v > 4096) throw UsageError(fmt::format("--workers must be a whole number from 1 to 4096, got '{}'", text));
-  return static_cast<unsigned>(v);
+  return static_cast<unsigned>(parse_whole_number("--workers", text, 1, 4096));
 }
 
 unsigned default_workers() {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ostream>
 #include <regex>
 #include <string>
 
@@ -144,6 +145,7 @@ struct BadInput {
   const char* args;
   const char* message;
 };
+void PrintTo(const BadInput& input, std::ostream* os) { *os << "tandem " << input.args; }  // names a failing case
 
 class CliBadInput : public Cli, public testing::WithParamInterface<BadInput> {};
 
@@ -164,7 +166,8 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"primes 3.5", "got '3.5'"},
                     BadInput{"primes --model fibers", "--model: fibers not in {sequential,threads,processes,coroutines}"},
                     BadInput{"primes --sweep --model sequential", "--sweep compares worker counts"},
-                    BadInput{"spinner --slow-callback-ms -5", "--slow-callback-ms must be a whole number >= 0"},
+                    BadInput{"spinner --slow-callback-ms -5",
+                             "--slow-callback-ms must be a whole number from 0 to 3600000, got '-5'"},
                     BadInput{"spinner --model fiber", "--model: fiber not in {thread,process,coroutine}"},
                     BadInput{"sumsq -1", "sumsq"},
                     BadInput{"sumsq 2000000000000", "N must be at most 2^40"},
@@ -172,4 +175,17 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"spinner --work naps", "--work must be one of sleep, primes, primes-nap; got 'naps'"},
                     BadInput{"spinner --work primes-nap", "use it with --model coroutine"},
                     BadInput{"spinner --work primes --number 0", "--number must be a positive 64-bit integer"},
+                    BadInput{"sumsq 10 --workers 4097", "--workers must be a whole number from 1 to 4096, got '4097'"},
+                    BadInput{"spinner --seconds 3601", "--seconds must be a number from 0 to 3600, got '3601'"},
                     BadInput{"", "A subcommand is required"}));
+
+// A number past what the program represents is refused, never wrapped: 10^16 ms fit in a long but
+// not in a nanosecond duration, where they became a negative threshold.
+INSTANTIATE_TEST_SUITE_P(
+    OutOfRange, CliBadInput,
+    testing::Values(BadInput{"spinner --slow-callback-ms 99999999999999999999",
+                             "--slow-callback-ms must be a whole number from 0 to 3600000, got '99999999999999999999'"},
+                    BadInput{"spinner --slow-callback-ms 9999999999999999",
+                             "--slow-callback-ms must be a whole number from 0 to 3600000, got '9999999999999999'"},
+                    BadInput{"spinner --slow-callback-ms 3600001", "got '3600001'"},
+                    BadInput{"primes --workers 99999999999999999999", "--workers must be a whole number from 1 to 4096"}));
