@@ -17,6 +17,11 @@ struct UsageError : std::runtime_error {
 
 /// A whole number in [1, 2^64), or UsageError naming `what` and the text as given.
 std::uint64_t parse_positive_u64(const std::string& what, const std::string& text);
+/// A whole number in [min, max] (digits only), or UsageError naming `what`, the range and the text as
+/// given. Every numeric option goes through a range check: a value past what the program can represent
+/// (a duration in nanoseconds, a count) must be refused, not wrapped into a negative or garbage one.
+std::uint64_t parse_whole_number(const std::string& what, const std::string& text, std::uint64_t min,
+                                 std::uint64_t max);
 /// A worker count in [1, 4096].
 unsigned parse_workers(const std::string& text);
 /// Default worker count: the cores this process may run on.

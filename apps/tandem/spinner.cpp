@@ -12,6 +12,9 @@ namespace tandem::cli {
 
 namespace {
 
+// An hour, like --seconds: far past any step worth reporting, and far inside a nanosecond Duration.
+constexpr std::uint64_t kMaxSlowCallbackMs = 3'600'000;
+
 struct SpinnerCliOptions {
   bool debug = false;
   std::string slow_ms = "100";
@@ -29,7 +32,7 @@ int run_spinner(const SpinnerCliOptions& o) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != o.seconds.size() || !std::isfinite(seconds) || seconds < 0 || seconds > 3600)
+  if (used == 0 || used != o.seconds.size() || !std::isfinite(seconds) || seconds < 0 || seconds > 3600)
     throw UsageError(fmt::format("--seconds must be a number from 0 to 3600, got '{}'", o.seconds));
   lab::SpinnerOptions options;
   options.slow = std::chrono::milliseconds(static_cast<long>(std::llround(seconds * 1000)));
@@ -43,17 +46,8 @@ int run_spinner(const SpinnerCliOptions& o) {
   if (options.work == lab::SpinnerWork::primes_nap && o.model != "coroutine")
     throw UsageError("--work primes-nap is the coroutine fix (co_await sleep(0)); use it with --model coroutine");
   if (o.debug) options.debug = true;
-  {
-    std::size_t used = 0;
-    long ms = -1;
-    try {
-      ms = std::stol(o.slow_ms, &used);
-    } catch (const std::exception&) {
-    }
-    if (used != o.slow_ms.size() || ms < 0)
-      throw UsageError(fmt::format("--slow-callback-ms must be a whole number >= 0, got '{}'", o.slow_ms));
-    options.slow_callback_duration = std::chrono::milliseconds(ms);
-  }
+  options.slow_callback_duration = std::chrono::milliseconds(
+      static_cast<std::int64_t>(parse_whole_number("--slow-callback-ms", o.slow_ms, 0, kMaxSlowCallbackMs)));
   const auto report = o.model == "process"     ? lab::spinner_process(std::cout, options)
                       : o.model == "coroutine" ? lab::spinner_coroutine(std::cout, options)
                                                : lab::spinner_thread(std::cout, options);

@@ -8,7 +8,8 @@ namespace detail {
 
 class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerState> {
  public:
-  ServerState(EventLoop& loop, int fd, ClientConnectedCallback cb) : loop_(&loop), fd_(fd), cb_(std::move(cb)) {
+  ServerState(EventLoop& loop, int fd, ClientConnectedCallback cb, Duration accept_retry_delay)
+      : loop_(&loop), fd_(fd), cb_(std::move(cb)), accept_retry_delay_(accept_retry_delay) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
@@ -21,11 +22,13 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
   std::uint16_t port() const noexcept { return port_; }
   bool serving() const noexcept { return fd_ >= 0; }
   std::size_t active() const noexcept { return handlers_.size(); }
+  std::size_t accept_failures() const noexcept { return accept_failures_; }
 
   void stop_listening() noexcept {
     if (fd_ < 0) return;
     if (armed_) loop_->cancel_wait_fd(fd_, false, this);
     armed_ = false;
+    retry_.cancel();  // the back-off's timer points at us: it must not outlive the socket
     loop_->forget_fd(fd_);
     ::close(fd_);
     fd_ = -1;
@@ -44,6 +47,40 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
     loop_->wait_fd(fd_, false, this);
     armed_ = true;
   }
+  // accept() failed for lack of resources. The connection stays queued, so the socket stays readable:
+  // retrying at once spun a core and logged ~125,000 lines a second. Like asyncio (selector_events.py,
+  // _accept_connection), stop watching the socket and try again after accept_retry_delay; report the
+  // first failure only, until an accept succeeds.
+  void back_off(int err) noexcept {
+    ++accept_failures_;
+    loop_->forget_fd(fd_);  // stop watching: not even one more wake-up for the readable socket
+    bool retrying = true;
+    try {
+      retry_ = loop_->call_later(accept_retry_delay_, [this] { resume_accepting(); });
+    } catch (...) {
+      retrying = false;
+    }
+    if (accept_failures_since_++ > 0 && retrying) return;
+    const auto pause_ms = std::chrono::duration_cast<std::chrono::milliseconds>(accept_retry_delay_).count();
+    try {
+      loop_->report("tandem.aio: server on port " + std::to_string(port_) + " cannot accept: " +
+                    (err == EMFILE || err == ENFILE ? "out of file descriptors (raise RLIMIT_NOFILE)"
+                                                    : "out of kernel memory") +
+                    ": " + std::strerror(err) +
+                    (retrying ? "; pausing accept() for " + std::to_string(pause_ms) + " ms at a time until it succeeds"
+                              : std::string("; it stopped accepting (could not schedule a retry)")));
+    } catch (...) {  // no memory even for the line: nothing can be said
+    }
+  }
+  void resume_accepting() {
+    retry_ = {};
+    if (fd_ < 0) return;
+    try {
+      arm();
+    } catch (...) {
+      loop_->report("tandem.aio: the server stopped accepting (epoll registration failed)");
+    }
+  }
   void on_fd_ready() noexcept override {
     armed_ = false;
     for (int accepted = 0; fd_ >= 0 && accepted < 1024; ++accepted) {
@@ -53,10 +90,16 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
       if (c < 0) {
         int err = errno;
         if (err == EINTR || err == ECONNABORTED) continue;
-        if (err == EMFILE || err == ENFILE)
-          loop_->report("tandem.aio: server on port " + std::to_string(port_) +
-                        " cannot accept: out of file descriptors (raise RLIMIT_NOFILE)");
+        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+          back_off(err);
+          return;
+        }
         break;
+      }
+      if (accept_failures_since_ > 0) {
+        loop_->report("tandem.aio: server on port " + std::to_string(port_) + " accepts connections again (" +
+                      std::to_string(accept_failures_since_) + " accept() calls failed meanwhile)");
+        accept_failures_since_ = 0;
       }
       set_nodelay(c);
       try {
@@ -93,6 +136,10 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
   ClientConnectedCallback cb_;
   std::uint16_t port_ = 0;
   bool armed_ = false;
+  Duration accept_retry_delay_;
+  TimerHandle retry_;                      // pending while accepting is paused
+  std::size_t accept_failures_ = 0;        // accept() calls failed for lack of resources, ever
+  std::size_t accept_failures_since_ = 0;  // ... since the last successful accept()
   std::vector<TaskHandle<void>> handlers_;
 };
 
@@ -221,8 +268,19 @@ Task<Connection> open_connection(std::string host, std::uint16_t port) {
 }
 
 Task<Server> start_server(ClientConnectedCallback on_client, std::string host, std::uint16_t port, int backlog) {
+  ServerOptions options;
+  options.backlog = backlog;
+  return start_server(std::move(on_client), std::move(host), port, options);
+}
+
+Task<Server> start_server(ClientConnectedCallback on_client, std::string host, std::uint16_t port,
+                          ServerOptions options) {
   auto& loop = get_running_loop();
   if (!on_client) throw InvalidStateError("start_server() needs a client_connected callback");
+  if (options.accept_retry_delay <= Duration::zero())
+    throw InvalidStateError("start_server(): ServerOptions::accept_retry_delay must be positive (got " +
+                            std::to_string(options.accept_retry_delay.count()) +
+                            " ns): without a pause, a server out of descriptors retries accept() in a busy loop");
   auto addrs = detail::resolve(host, port, true);
   int last_error = EADDRNOTAVAIL;
   for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
@@ -233,11 +291,12 @@ Task<Server> start_server(ClientConnectedCallback on_client, std::string host, s
     }
     int one = 1;
     ::setsockopt(sock.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(sock.fd, ai->ai_addr, ai->ai_addrlen) < 0 || ::listen(sock.fd, backlog) < 0) {
+    if (::bind(sock.fd, ai->ai_addr, ai->ai_addrlen) < 0 || ::listen(sock.fd, options.backlog) < 0) {
       last_error = errno;
       continue;
     }
-    auto state = std::make_shared<detail::ServerState>(loop, sock.release(), std::move(on_client));
+    auto state = std::make_shared<detail::ServerState>(loop, sock.release(), std::move(on_client),
+                                                       options.accept_retry_delay);
     state->start();
     co_return Server(std::move(state));
   }
@@ -248,6 +307,7 @@ Task<Server> start_server(ClientConnectedCallback on_client, std::string host, s
 std::uint16_t Server::port() const { return s_ ? s_->port() : 0; }
 bool Server::is_serving() const { return s_ && s_->serving(); }
 std::size_t Server::active_connections() const { return s_ ? s_->active() : 0; }
+std::size_t Server::accept_failures() const { return s_ ? s_->accept_failures() : 0; }
 void Server::close() {
   if (s_) s_->stop_listening();
 }

@@ -1,11 +1,16 @@
 // Specification of TCP streams: open_connection / start_server, reader and writer, errors.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -350,6 +355,170 @@ TEST(AioStreams, ServeForeverEndsWhenCancelled) {
     EXPECT_THROW(co_await serving, tandem::CancelledError);
     EXPECT_FALSE(server.is_serving());
     EXPECT_THROW(co_await aio::open_connection("127.0.0.1", server.port()), aio::ConnectionRefusedError);
+  };
+  aio::run(main());
+}
+
+// ---- a server out of file descriptors --------------------------------------------------------------
+
+// Takes every file descriptor this process may still open: lowers the soft RLIMIT_NOFILE (to at most
+// 256, so that filling it is quick) and fills the free numbers below it with /dev/null, so the next
+// socket() or accept() fails with EMFILE. The destructor gives them back and restores the limit.
+class AllDescriptorsTaken {
+ public:
+  AllDescriptorsTaken() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit low = saved_;
+    low.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, 256);
+    ::setrlimit(RLIMIT_NOFILE, &low);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) taken_.push_back(fd);
+    open_errno_ = errno;
+  }
+  ~AllDescriptorsTaken() {
+    for (int fd : taken_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  int open_errno() const { return open_errno_; }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> taken_;
+  int open_errno_ = 0;
+};
+
+// A blocking client socket connected to the loopback port: the kernel completes the handshake and
+// queues the connection in the server's backlog whether or not the server accepts it.
+void connect_to(int fd, std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+}
+
+// UBSan's vptr check reads a type it has not met yet by writing its vtable into a pipe; with no
+// descriptor left that fails, as a bogus "invalid vptr". So before a test takes every descriptor, its
+// server meets what it will meet while paused: an accepted client, and a call_later() timer that fires
+// or is cancelled. (It is also the proof that the server worked before.)
+Task<void> rehearse(const aio::Server& server) {
+  auto [reader, writer] = co_await aio::open_connection("127.0.0.1", server.port());
+  (void)co_await reader.read();  // to EOF: the handler ran and closed its side
+  writer.close();
+  auto& loop = aio::get_running_loop();
+  loop.call_later(0s, [] {});
+  loop.call_later(1h, [] {}).cancel();
+  co_await aio::sleep(1ms);
+}
+
+// The servers below pause this long (not the default second): each retry is a step of the test.
+constexpr auto kRetry = 20ms;
+
+std::size_t count_containing(const std::vector<std::string>& lines, std::string_view what) {
+  return static_cast<std::size_t>(
+      std::ranges::count_if(lines, [&](const std::string& l) { return l.find(what) != std::string::npos; }));
+}
+
+TEST(AioStreams, AServerOutOfDescriptorsPausesAcceptingThenServesTheQueuedClients) {
+  // asyncio's remedy (selector_events.py, _accept_connection): on EMFILE stop watching the listening
+  // socket, retry after a delay. Retrying at once took a core and logged ~125,000 lines a second.
+  auto main = []() -> Task<void> {
+    auto& loop = aio::get_running_loop();
+    std::vector<std::string> reports;
+    loop.set_report_sink([&](std::string_view line) { reports.emplace_back(line); });
+    constexpr int kClients = 5;
+    int served = 0;
+    aio::ServerOptions options;
+    options.accept_retry_delay = kRetry;
+    auto server = co_await aio::start_server(
+        [&served](aio::StreamReader, aio::StreamWriter writer) -> Task<void> {
+          ++served;
+          writer.write("hello\n");
+          writer.close();
+          co_return;
+        },
+        "127.0.0.1", 0, options);
+    std::vector<int> clients;
+    for (int i = 0; i < kClients; ++i) clients.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    co_await rehearse(server);
+    EXPECT_EQ(served, 1);
+    {
+      AllDescriptorsTaken taken;
+      EXPECT_EQ(taken.open_errno(), EMFILE);
+      const auto start = loop.time();
+      for (int fd : clients) connect_to(fd, server.port());
+      // The first failure, then two retries: the server tried again and failed again.
+      while (server.accept_failures() < 3) co_await aio::sleep(kRetry / 2);
+      const auto elapsed = loop.time() - start;
+      // A failed accept is one per retry period at most, and said once.
+      EXPECT_LE(server.accept_failures(), static_cast<std::size_t>(elapsed / kRetry) + 1);
+      EXPECT_EQ(count_containing(reports, "cannot accept: out of file descriptors"), 1u);
+      EXPECT_EQ(reports.size(), 1u) << (reports.empty() ? "" : reports.back());
+      EXPECT_EQ(served, 1);
+      EXPECT_TRUE(server.is_serving());
+    }
+    // Descriptors are free again: the next retry accepts everyone who waited in the backlog.
+    for (int i = 0; i < 1000 && served < 1 + kClients; ++i) co_await aio::sleep(kRetry);
+    EXPECT_EQ(served, 1 + kClients);
+    EXPECT_EQ(count_containing(reports, "accepts connections again"), 1u);
+    for (int fd : clients) {
+      char buf[16] = {};
+      EXPECT_EQ(::recv(fd, buf, sizeof buf, MSG_WAITALL), 6) << "each waiting client got its answer";
+      EXPECT_EQ(std::string(buf), "hello\n");
+      ::close(fd);
+    }
+    const auto failures = server.accept_failures();
+    auto [reader, writer] = co_await aio::open_connection("127.0.0.1", server.port());
+    EXPECT_EQ(co_await reader.readline(), "hello\n");
+    EXPECT_EQ(served, 2 + kClients);
+    EXPECT_EQ(server.accept_failures(), failures);
+    server.close();
+    co_await server.wait_closed();
+    EXPECT_EQ(loop.timer_count(), 0u);
+    loop.set_report_sink({});  // `reports` dies with this frame
+  };
+  aio::run(main());
+}
+
+TEST(AioStreams, ClosingOrDroppingAServerWhileItPausesCancelsTheRetry) {
+  auto main = []() -> Task<void> {
+    auto& loop = aio::get_running_loop();
+    std::vector<std::string> reports;
+    loop.set_report_sink([&](std::string_view line) { reports.emplace_back(line); });
+    aio::ServerOptions options;
+    options.accept_retry_delay = 1h;  // far off: the retries stay pending for the whole test
+    auto ignore = [](aio::StreamReader, aio::StreamWriter) -> Task<void> { co_return; };
+    auto closed = co_await aio::start_server(ignore, "127.0.0.1", 0, options);
+    std::optional<aio::Server> dropped = co_await aio::start_server(ignore, "127.0.0.1", 0, options);
+    int client_of_closed = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int client_of_dropped = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    co_await rehearse(closed);
+    co_await rehearse(*dropped);
+    {
+      AllDescriptorsTaken taken;
+      connect_to(client_of_closed, closed.port());
+      connect_to(client_of_dropped, dropped->port());
+      while (closed.accept_failures() == 0 || dropped->accept_failures() == 0) co_await aio::sleep(1ms);
+    }
+    EXPECT_EQ(loop.timer_count(), 2u);  // one pending retry each (the timer captures its server)
+    closed.close();
+    EXPECT_EQ(loop.timer_count(), 1u);
+    co_await closed.wait_closed();
+    EXPECT_FALSE(closed.is_serving());
+    dropped.reset();  // the last reference: the server goes away with its socket and its retry
+    EXPECT_EQ(loop.timer_count(), 0u);
+    EXPECT_EQ(closed.accept_failures(), 1u);  // paused: no retry ran in between
+    EXPECT_EQ(count_containing(reports, "cannot accept: out of file descriptors"), 2u);  // one per server
+    ::close(client_of_closed);
+    ::close(client_of_dropped);
+    loop.set_report_sink({});  // `reports` dies with this frame
+  };
+  aio::run(main());  // returns at once: nothing is left to wait for
+}
+
+TEST(AioStreams, AServerWithoutARetryDelayIsRefused) {
+  auto main = []() -> Task<void> {
+    EXPECT_THROW(co_await aio::start_server(echo_lines, "127.0.0.1", 0, {.accept_retry_delay = 0s}),
+                 tandem::InvalidStateError);
   };
   aio::run(main());
 }

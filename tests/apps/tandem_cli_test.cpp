@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ostream>
 #include <regex>
 #include <string>
 
@@ -144,6 +145,7 @@ struct BadInput {
   const char* args;
   const char* message;
 };
+void PrintTo(const BadInput& input, std::ostream* os) { *os << "tandem " << input.args; }  // names a failing case
 
 class CliBadInput : public Cli, public testing::WithParamInterface<BadInput> {};
 
@@ -164,7 +166,8 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"primes 3.5", "got '3.5'"},
                     BadInput{"primes --model fibers", "--model: fibers not in {sequential,threads,processes,coroutines}"},
                     BadInput{"primes --sweep --model sequential", "--sweep compares worker counts"},
-                    BadInput{"spinner --slow-callback-ms -5", "--slow-callback-ms must be a whole number >= 0"},
+                    BadInput{"spinner --slow-callback-ms -5",
+                             "--slow-callback-ms must be a whole number from 0 to 3600000, got '-5'"},
                     BadInput{"spinner --model fiber", "--model: fiber not in {thread,process,coroutine}"},
                     BadInput{"sumsq -1", "sumsq"},
                     BadInput{"sumsq 2000000000000", "N must be at most 2^40"},
@@ -172,4 +175,62 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"spinner --work naps", "--work must be one of sleep, primes, primes-nap; got 'naps'"},
                     BadInput{"spinner --work primes-nap", "use it with --model coroutine"},
                     BadInput{"spinner --work primes --number 0", "--number must be a positive 64-bit integer"},
-                    BadInput{"", "A subcommand is required"}));
+                    BadInput{"sumsq 10 --workers 4097", "--workers must be a whole number from 1 to 4096, got '4097'"},
+                    BadInput{"spinner --seconds 3601", "--seconds must be a number from 0 to 3600, got '3601'"}));
+
+// An empty value is a mistake (an unset shell variable, `--workers=$N`), never "use the default": the
+// option is named and nothing runs. '--name=' is the same empty value, not "take the next argument".
+INSTANTIATE_TEST_SUITE_P(
+    EmptyValues, CliBadInput,
+    testing::Values(BadInput{"primes --workers ''", "--workers: the value is empty"},
+                    BadInput{"primes --workers=", "--workers: the value is empty"},
+                    BadInput{"primes --workers= 15", "--workers: the value is empty"},
+                    BadInput{"sumsq 1000 --workers ''", "--workers: the value is empty"},
+                    BadInput{"spinner --seconds ''", "--seconds: the value is empty"},
+                    BadInput{"spinner --seconds=", "--seconds: the value is empty"},
+                    BadInput{"spinner --number ''", "--number: the value is empty"},
+                    BadInput{"spinner --slow-callback-ms ''", "--slow-callback-ms: the value is empty"},
+                    BadInput{"primes --model=", "--model: the value is empty"},
+                    BadInput{"spinner --work ''", "--work: the value is empty"},
+                    BadInput{"sumsq ''", "N: the value is empty"},
+                    BadInput{"primes 7 ''", "NUMBER: the value is empty"}));
+
+// A number past what the program represents is refused, never wrapped: 10^16 ms fit in a long but
+// not in a nanosecond duration, where they became a negative threshold.
+INSTANTIATE_TEST_SUITE_P(
+    OutOfRange, CliBadInput,
+    testing::Values(BadInput{"spinner --slow-callback-ms 99999999999999999999",
+                             "--slow-callback-ms must be a whole number from 0 to 3600000, got '99999999999999999999'"},
+                    BadInput{"spinner --slow-callback-ms 9999999999999999",
+                             "--slow-callback-ms must be a whole number from 0 to 3600000, got '9999999999999999'"},
+                    BadInput{"spinner --slow-callback-ms 3600001", "got '3600001'"},
+                    BadInput{"primes --workers 99999999999999999999", "--workers must be a whole number from 1 to 4096"}));
+
+// A subcommand that does not exist is named, with the ones that do.
+INSTANTIATE_TEST_SUITE_P(
+    Subcommands, CliBadInput,
+    testing::Values(BadInput{"bogus", "tandem: unknown subcommand 'bogus'; the subcommands are primes, sumsq, spinner"},
+                    BadInput{"PRIMES", "tandem: unknown subcommand 'PRIMES' (did you mean 'primes'?)"},
+                    BadInput{"bogus --workers 2", "unknown subcommand 'bogus'"},
+                    BadInput{"--bogus", "'--bogus' is not an option of tandem itself"},
+                    BadInput{"", "tandem: a subcommand is required: primes, sumsq, spinner"}));
+
+TEST_F(Cli, WithoutASubcommandItShowsTheUsage) {
+  auto r = tandem_cli("");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(Usage: \S*tandem \[OPTIONS\] SUBCOMMAND)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n  spinner +The seed's spinner)"))) << r.out;
+}
+
+TEST_F(Cli, ValuesAfterAnEqualsSignAndFlagsWithOneStillWork) {
+  auto r = tandem_cli("primes --model=sequential --workers=2 --json= 7");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(R"("prime": true)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("model": "sequential")"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, AnythingAfterDoubleDashIsANumber) {
+  auto r = tandem_cli("primes --model sequential -- --workers=");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("NUMBER must be a positive 64-bit integer, got '--workers='"), std::string::npos) << r.out;
+}

@@ -17,10 +17,15 @@
 // TimeoutError and leaves no registration behind. Every read or connect is a suspension point that
 // cancellation interrupts cleanly.
 //
+// Out of file descriptors (or kernel memory), a server does not spin: it reports once, pauses
+// accepting for ServerOptions::accept_retry_delay (1 s, as asyncio) at a time, and serves the
+// connections queued meanwhile once accept() works again.
+//
 // A reader and its writer share one socket; it is closed by writer.close() or when the last copy of
 // both is gone. Streams belong to the loop that created them: do not keep them past aio::run().
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -109,6 +114,9 @@ class Server {
   bool is_serving() const;
   /// Connections whose handler has not finished yet.
   std::size_t active_connections() const;
+  /// accept() calls that failed for lack of resources, each followed by a pause of
+  /// ServerOptions::accept_retry_delay. For monitoring: if it grows, RLIMIT_NOFILE is too low.
+  std::size_t accept_failures() const;
   /// Stops accepting; running handlers go on.
   void close();
   /// Cancels the handlers still running (Python 3.13: close_clients).
@@ -126,8 +134,30 @@ class Server {
 /// the callable alive while any handler runs, so a lambda's captures stay valid.
 using ClientConnectedCallback = std::function<Task<void>(StreamReader, StreamWriter)>;
 
+/// How long a server pauses accepting after accept() failed for lack of resources (Python:
+/// asyncio.constants.ACCEPT_RETRY_DELAY).
+inline constexpr Duration kAcceptRetryDelay = std::chrono::seconds(1);
+
+/// start_server()'s settings beyond the address: `start_server(cb, host, port, {.backlog = 128})`.
+struct ServerOptions {
+  /// listen(2)'s backlog: connections the kernel completes and queues until the server accepts them.
+  int backlog = 4096;
+  /// When accept() fails with EMFILE or ENFILE (no descriptor left for the new socket) or ENOBUFS or
+  /// ENOMEM (no kernel memory), the pending connection keeps the listening socket readable, and
+  /// retrying at once would take a whole core and fill the log. So the server reports the first
+  /// failure (one line to the loop's report sink), stops watching its socket for this long and then
+  /// tries again, until an accept succeeds (reported too). Connections arriving meanwhile wait in the
+  /// backlog (their connect() succeeds; the answer comes once they are accepted). close(), or dropping
+  /// the last copy of the Server, cancels a pending retry. Must be positive (InvalidStateError
+  /// otherwise); tests shorten it.
+  Duration accept_retry_delay = kAcceptRetryDelay;
+};
+
 /// Listens on host:port and runs `on_client` for each connection (Python: asyncio.start_server).
 /// A failing handler is reported like any task whose exception nobody retrieved.
+Task<Server> start_server(ClientConnectedCallback on_client, std::string host, std::uint16_t port,
+                          ServerOptions options);
+/// The same with default options but `backlog`.
 Task<Server> start_server(ClientConnectedCallback on_client, std::string host, std::uint16_t port,
                           int backlog = 4096);
 
