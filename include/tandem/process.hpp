@@ -220,7 +220,9 @@ Launch make_launch(Ptr fn, Args&&... args) {
 /// let it finish. No orphans even when this process is SIGKILLed (no destructor runs then) needs
 /// Options::daemon; pool workers are daemons.
 ///
-///   tandem::Process watchdog({.name = "watchdog", .daemon = true}, &watch, port);
+///   tandem::Process::Options o;
+///   o.daemon = true;
+///   tandem::Process watchdog(o, &watch, port);
 ///   watchdog.start();   // killed with us, whatever happens to us
 class Process {
  public:

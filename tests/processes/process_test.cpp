@@ -136,7 +136,7 @@ TEST_P(ProcessTest, StartingTwiceOrJoiningUnstartedIsAnError) {
 
 void wait_then_exit(tandem::ipc::Event go, int code) {
   go.wait();
-  std::exit(code);
+  _exit(code);  // a fork child of the starter thread has no test body on its stack: no leak check at exit
 }
 
 // The kernel's parent-death signal follows the thread that created the child: a daemon started from a
@@ -153,6 +153,8 @@ TEST_P(ProcessTest, ADaemonOutlivesTheThreadThatStartedIt) {
 }
 
 TEST_P(ProcessTest, ADaemonStartsFromManyThreadsAtOnce) {
+  // fork while other threads run is the documented hazard (a lock held at the fork stays held).
+  if (GetParam() == StartMethod::fork) GTEST_SKIP() << "fork from a process whose threads allocate is unsafe";
   std::vector<std::unique_ptr<Process>> procs;
   for (int i = 0; i < 6; ++i) {
     Process::Options o = opts();
