@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/harness.hpp"
+
 extern char** environ;
 
 namespace {
@@ -21,49 +23,11 @@ namespace {
 #define TANDEM_ORPHAN_HARNESS ""
 #endif
 
-// Waits (up to a minute) for an unrelated process to exit, without polling its status by sleeping.
-bool exits_within_a_minute(pid_t pid) {
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;  // already gone
-  pollfd p{fd, POLLIN, 0};
-  int r = poll(&p, 1, 60'000);
-  close(fd);
-  return r == 1;
-}
+bool exits_within_a_minute(pid_t pid) { return tandem::testing::exits_within(pid); }
 
-// Starts the harness with `args`, reads the pids it prints, SIGKILLs and reaps it; returns the pids.
 std::vector<pid_t> run_and_kill_harness(std::vector<std::string> args) {
-  std::vector<pid_t> pids;
   EXPECT_STRNE(TANDEM_ORPHAN_HARNESS, "") << "the harness path was not configured (tests/processes/extra.cmake)";
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return pids;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  std::string path = TANDEM_ORPHAN_HARNESS;
-  std::vector<char*> argv{path.data()};
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t harness = 0;
-  int rc = posix_spawn(&harness, path.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(out[1]);
-  EXPECT_EQ(rc, 0);
-  if (rc != 0) {
-    close(out[0]);
-    return pids;
-  }
-  std::string line;
-  char c;
-  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-  close(out[0]);
-  std::istringstream in(line);
-  for (int pid; in >> pid;) pids.push_back(pid);
-  EXPECT_EQ(kill(harness, SIGKILL), 0);
-  int status = 0;
-  EXPECT_EQ(waitpid(harness, &status, 0), harness);
-  EXPECT_TRUE(WIFSIGNALED(status));
-  return pids;
+  return tandem::testing::start_and_kill_harness(TANDEM_ORPHAN_HARNESS, std::move(args)).pids;
 }
 
 TEST(Orphans, WorkersExitWhenTheirParentIsKilled) {
