@@ -129,6 +129,10 @@ class StateBase {
   // Completes the state (caller holds the lock, which this releases), then wakes sleepers, notifies
   // waiters and runs callbacks.
   void complete(Guard& guard, FutureState final_state);
+  // Asked by cancel(), under the lock, while the state is still pending: may the work still be stopped?
+  // An executor whose queued work sits where another party can take it (a worker process's ring)
+  // overrides this to win that race first; false makes cancel() fail as if the work were running.
+  virtual bool may_cancel() noexcept { return true; }
   // The same without the lock, for a caller that alone can complete the state: an executor's worker
   // once the task is running (cancel() fails then, and there is no Promise to race with).
   void complete_exclusive(FutureState final_state);

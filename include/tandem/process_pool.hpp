@@ -38,7 +38,9 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -139,6 +141,8 @@ struct TaskWire {
   std::uint64_t fn;
   std::uint64_t signature;
   std::int64_t timeout_ns;
+  std::uint32_t claim;  // index of the claim word the worker takes the task by (see process_pool.cpp)
+  std::uint32_t reserved;
 };
 inline constexpr std::uint32_t kTaskMagic = 0x544b5431;  // "TKT1"
 enum TaskKind : std::uint32_t { kTaskCall = 1, kTaskChunk = 2, kTaskStop = 3 };
@@ -157,16 +161,58 @@ class RecordBuffer : public ipc::Buffer {
   std::size_t limit = static_cast<std::size_t>(-1);
 };
 
+/// The claim word of a task waiting in a worker's ring: (id << 2) | one of these. The worker moves it
+/// from queued to taken before it runs the task; cancel() moves it from queued to cancelled, and the
+/// worker then skips the task. Whoever moves it first wins.
+inline constexpr std::uint64_t kClaimQueued = 1, kClaimTaken = 2, kClaimCancelled = 3;
+inline constexpr std::uint32_t kClaimWords = 64;  // per worker: more than the tasks one ring may hold
+
+/// A process job's future state: while the task waits in a worker's ring, cancel() must win its claim
+/// word from the worker; a task the worker took is running and cannot be cancelled.
+template <class T>
+class ProcessState final : public State<T> {
+ public:
+  /// The task goes into a ring, claimable at `word`. false: it was cancelled already (do not send it).
+  bool enter_ring(std::atomic<std::uint64_t>* word, std::uint64_t id) {
+    auto guard = this->lock();
+    if (this->state() != FutureState::pending) return false;
+    word_ = word;
+    id_ = id;
+    word->store(id << 2 | kClaimQueued, std::memory_order_release);
+    return true;
+  }
+  /// The ring is going away (the task was answered, or its worker died): cancel() is local again.
+  void leave_ring() {
+    auto guard = this->lock();
+    word_ = nullptr;
+  }
+
+ protected:
+  bool may_cancel() noexcept override {
+    if (!word_) return true;
+    std::uint64_t queued = id_ << 2 | kClaimQueued;
+    return word_->compare_exchange_strong(queued, id_ << 2 | kClaimCancelled, std::memory_order_acq_rel);
+  }
+
+ private:
+  std::atomic<std::uint64_t>* word_ = nullptr;  // guarded by the state's lock
+  std::uint64_t id_ = 0;
+};
+
 /// A submitted task: its encoded record and the future it completes.
 class ProcessJob {
  public:
   virtual ~ProcessJob() = default;
-  /// pending → running; false if it was cancelled (then it must not run). Idempotent once running.
-  virtual bool start() = 0;
+  /// Before the task is written to a ring: false if it was cancelled (then it must not be sent).
+  virtual bool enter_ring(std::atomic<std::uint64_t>* claim, std::uint64_t id) = 0;
+  virtual void leave_ring() = 0;
+  /// pending → running, once a worker took the task. Idempotent.
+  virtual void start() = 0;
   /// Completes the future with a value decoded from `value` (throws CodecError on a bad payload).
   virtual void deliver(const msgpack::object& value) = 0;
   virtual void fail(std::exception_ptr e) noexcept = 0;
-  virtual void cancel() noexcept = 0;
+  /// The future's state (for cancelling it without the pool's lock).
+  virtual Ref<StateBase> state() const noexcept = 0;
 
   RecordBuffer record{256};  // TaskWire + msgpack (small first allocation: most tasks are small)
 };
@@ -174,16 +220,20 @@ class ProcessJob {
 template <class T>
 class ProcessJobImpl final : public ProcessJob {
  public:
-  ProcessJobImpl() : state_(new State<T>()) {}
+  ProcessJobImpl() : state_(new ProcessState<T>()) {}
   ~ProcessJobImpl() override {
     if (!state_->done()) fail(std::make_exception_ptr(BrokenExecutor("the process pool dropped the task")));
   }
-  Future<T> future() const { return Future<T>(state_); }
+  Future<T> future() const { return Future<T>(Ref<State<T>>(state_.get(), /*adopt=*/false)); }
 
-  bool start() override {
-    if (started_) return true;
+  bool enter_ring(std::atomic<std::uint64_t>* claim, std::uint64_t id) override {
+    return state_->enter_ring(claim, id);
+  }
+  void leave_ring() override { state_->leave_ring(); }
+  void start() override {
+    if (started_) return;
     started_ = true;
-    return state_->set_running_or_notify_cancel();
+    state_->set_running_or_notify_cancel();  // false only if cancelled, which a taken claim excludes
   }
   void deliver(const msgpack::object& value) override {
     if constexpr (std::is_void_v<T>) {
@@ -201,10 +251,10 @@ class ProcessJobImpl final : public ProcessJob {
     } catch (...) {  // already cancelled or completed
     }
   }
-  void cancel() noexcept override { state_->cancel(); }
+  Ref<StateBase> state() const noexcept override { return Ref<StateBase>(state_.get(), /*adopt=*/false); }
 
  private:
-  Ref<State<T>> state_;
+  Ref<ProcessState<T>> state_;
   bool started_ = false;
 };
 
@@ -217,7 +267,9 @@ void begin_record(RecordBuffer& out, TaskKind kind, Ptr fn, std::chrono::nanosec
                                            : reinterpret_cast<std::uintptr_t>(&chunk_entry<Ptr>)),
              code_offset(reinterpret_cast<std::uintptr_t>(fn)),
              signature<Ptr>(),
-             timeout.count()};
+             timeout.count(),
+             0,
+             0};
   out.write(reinterpret_cast<const char*>(&w), sizeof w);
 }
 
@@ -237,7 +289,9 @@ Args item_args(Item&& item) {
 class ProcessPoolExecutor {
  public:
   struct Options {
-    /// Worker processes; 0: the number of CPUs.
+    /// Worker processes at most; 0: the number of CPUs. Workers start on demand (as in Python 3.9+):
+    /// one more whenever a task waits and no worker is idle, so a program that submits one task at a
+    /// time uses one worker, and a burst starts them all. A worker that dies is replaced at once.
     std::size_t max_workers = 0;
     /// Runs once in each worker before its first task. If it throws, the pool is broken: every pending
     /// and later task fails with BrokenExecutor (as in Python). A worker that dies before reaching its
@@ -252,8 +306,9 @@ class ProcessPoolExecutor {
     /// Default per-task timeout (zero: none); submit_with overrides it.
     std::chrono::nanoseconds task_timeout{0};
     /// Tasks queued in a worker's ring beyond the one running, while tasks are short: more hides the
-    /// round trip. Once tasks average over 0.2 ms the pool queues only one per worker (as Python's call
-    /// queue does), so that slow tasks balance across workers and stay cancellable until they start.
+    /// round trip (at most 62). Once tasks average over 0.2 ms the pool queues only one per worker (as
+    /// Python's call queue does), so that slow tasks balance across workers. A task waiting in a ring
+    /// is still pending: cancel() and shutdown(cancel_futures) stop it until a worker takes it.
     std::uint32_t prefetch = 16;
     /// Bytes of each ring (tasks, results) per worker, rounded up to a power of two between 4 KiB and
     /// 1 GiB; a larger value is refused by the constructor (std::invalid_argument). A task or a result
@@ -263,9 +318,12 @@ class ProcessPoolExecutor {
   };
 
   ProcessPoolExecutor() : ProcessPoolExecutor(Options{}) {}
-  explicit ProcessPoolExecutor(std::size_t max_workers, void (*initializer)() = nullptr,
-                               std::uint32_t max_tasks_per_child = 0, std::optional<StartMethod> start_method = {})
-      : ProcessPoolExecutor(Options{max_workers, initializer, max_tasks_per_child, start_method}) {}
+  /// max_workers: 0 for the number of CPUs; a negative count throws std::invalid_argument.
+  template <std::integral I>
+  explicit ProcessPoolExecutor(I max_workers, void (*initializer)() = nullptr, std::uint32_t max_tasks_per_child = 0,
+                               std::optional<StartMethod> start_method = {})
+      : ProcessPoolExecutor(Options{detail::worker_count(max_workers, "ProcessPoolExecutor"), initializer,
+                                    max_tasks_per_child, start_method}) {}
   explicit ProcessPoolExecutor(Options options);
   ProcessPoolExecutor(const ProcessPoolExecutor&) = delete;
   ProcessPoolExecutor& operator=(const ProcessPoolExecutor&) = delete;
@@ -294,7 +352,15 @@ class ProcessPoolExecutor {
   template <class F, std::ranges::input_range Range>
   auto map(F&& f, Range&& items, std::size_t chunksize = 1) {
     detail::require_plain_function<F>();
-    if constexpr (detail::is_plain_function_v<F>) return map_plain(f, std::forward<Range>(items), chunksize);
+    if constexpr (detail::is_plain_function_v<F>) return map_plain(f, std::forward<Range>(items), chunksize, {});
+  }
+  /// map() with Python's timeout: reading a result not ready `timeout` after this call throws
+  /// TimeoutError.
+  template <class F, std::ranges::input_range Range, class Rep, class Period>
+  auto map(F&& f, Range&& items, std::size_t chunksize, std::chrono::duration<Rep, Period> timeout) {
+    detail::require_plain_function<F>();
+    if constexpr (detail::is_plain_function_v<F>)
+      return map_plain(f, std::forward<Range>(items), chunksize, detail::deadline_after(timeout));
   }
 
   /// Stops accepting tasks (Python: shutdown). wait: block until every submitted task is done and the
@@ -302,7 +368,7 @@ class ProcessPoolExecutor {
   void shutdown(bool wait = true, bool cancel_futures = false);
 
   std::size_t max_workers() const noexcept;
-  /// Pids of the live workers (for tests and diagnostics).
+  /// Pids of the workers started so far and alive (for tests and diagnostics).
   std::vector<pid_t> worker_pids() const;
   /// Workers replaced so far (crashes, timeouts, max_tasks_per_child).
   std::size_t workers_replaced() const noexcept;
@@ -326,7 +392,7 @@ class ProcessPoolExecutor {
   }
 
   template <class F, std::ranges::input_range Range>
-  auto map_plain(F& f, Range&& items, std::size_t chunksize) {
+  auto map_plain(F& f, Range&& items, std::size_t chunksize, Deadline deadline) {
     auto fn = detail::to_function_pointer(f);
     using Ptr = decltype(fn);
     using R = typename detail::fn_traits<Ptr>::result;
@@ -350,7 +416,7 @@ class ProcessPoolExecutor {
       if (part.size() == chunksize) flush();
     }
     if (!part.empty()) flush();
-    return MapResult<T>(std::move(chunks));
+    return MapResult<T>(std::move(chunks), deadline);
   }
 
   void enqueue(std::unique_ptr<detail::ProcessJob> job);

@@ -13,6 +13,8 @@
 // The destructor calls shutdown(wait=true): queued tasks still run unless cancel_futures was used.
 #pragma once
 
+#include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -104,9 +106,12 @@ class ThreadPoolExecutor {
   };
 
   ThreadPoolExecutor() : ThreadPoolExecutor(Options{}) {}
-  explicit ThreadPoolExecutor(std::size_t max_workers, std::string thread_name_prefix = {},
+  /// max_workers must be positive: 0, a negative count, or one past INT_MAX throw std::invalid_argument.
+  template <std::integral I>
+  explicit ThreadPoolExecutor(I max_workers, std::string thread_name_prefix = {},
                               std::function<void()> initializer = {})
-      : ThreadPoolExecutor(Options{max_workers, std::move(thread_name_prefix), std::move(initializer)}) {}
+      : ThreadPoolExecutor(Options{detail::worker_count(max_workers, "ThreadPoolExecutor"),
+                                   std::move(thread_name_prefix), std::move(initializer)}) {}
   explicit ThreadPoolExecutor(Options options);
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
@@ -139,6 +144,18 @@ class ThreadPoolExecutor {
   /// order through a lazy range (see MapResult). All chunks are submitted before this returns.
   template <class F, std::ranges::input_range Range>
   auto map(F f, Range&& items, std::size_t chunksize = 1) {
+    return map_until(std::move(f), std::forward<Range>(items), chunksize, {});
+  }
+  /// map() with Python's timeout: reading a result not ready `timeout` after this call throws
+  /// TimeoutError.
+  template <class F, std::ranges::input_range Range, class Rep, class Period>
+  auto map(F f, Range&& items, std::size_t chunksize, std::chrono::duration<Rep, Period> timeout) {
+    return map_until(std::move(f), std::forward<Range>(items), chunksize, detail::deadline_after(timeout));
+  }
+
+ private:
+  template <class F, std::ranges::input_range Range>
+  auto map_until(F f, Range&& items, std::size_t chunksize, Deadline deadline) {
     using Item = std::ranges::range_value_t<Range>;
     using R = std::invoke_result_t<F&, Item&>;
     using T = map_value_t<R>;
@@ -168,8 +185,10 @@ class ThreadPoolExecutor {
       if (chunk.size() == chunksize) flush();
     }
     if (!chunk.empty()) flush();
-    return MapResult<T>(std::move(chunks));
+    return MapResult<T>(std::move(chunks), deadline);
   }
+
+ public:
 
   /// Stops accepting tasks. cancel_futures: cancel every task that has not started. wait: return only
   /// once all running and queued tasks are done and the workers have exited. Safe to call repeatedly.

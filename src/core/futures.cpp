@@ -21,6 +21,20 @@ const char* to_string(FutureState s) noexcept {
 
 namespace detail {
 
+namespace {
+// The one helping rule, for every blocking wait (result(), wait(), as_completed): a thread that can run
+// its pool's queued work (a pool worker) runs it while what it waits for is not there, so that a task
+// waiting on futures of its own pool cannot starve the pool. Returns when `ready()` holds, the deadline
+// passes, or there is nothing to run; the caller then sleeps.
+template <class Ready>
+void help_while_waiting(Ready ready, const Deadline& deadline) {
+  WaitHelper* helper = current_wait_helper();
+  if (!helper) return;
+  while (!ready() && (!deadline || std::chrono::steady_clock::now() < *deadline) && helper->run_one()) {
+  }
+}
+}  // namespace
+
 WaitHelper*& current_wait_helper() noexcept {
   thread_local WaitHelper* helper = nullptr;
   return helper;
@@ -56,10 +70,13 @@ bool StateBase::cancel() {
   auto guard = lock();
   // A CAS, not a store: set_running_or_notify_cancel() leaves pending without taking the lock.
   std::uint32_t w = word_.load(std::memory_order_relaxed);
+  bool may_cancel_asked = false;
   for (;;) {
     const auto s = static_cast<FutureState>(w & kStateMask);
     if (s == FutureState::cancelled) return true;
     if (s != FutureState::pending) return false;
+    if (!may_cancel_asked && !may_cancel()) return false;
+    may_cancel_asked = true;
     if (word_.compare_exchange_weak(w, static_cast<std::uint32_t>(FutureState::cancelled) | (w & ~kStateMask),
                                     std::memory_order_acq_rel, std::memory_order_relaxed))
       break;
@@ -144,10 +161,7 @@ bool StateBase::mark_extras_unless_done() {
 bool StateBase::wait_until(const Deadline& deadline) {
   if (done()) return true;
   // A pool worker waiting on a future runs queued tasks meanwhile: the awaited task may be one of them.
-  if (WaitHelper* helper = current_wait_helper()) {
-    while (!done() && (!deadline || std::chrono::steady_clock::now() < *deadline) && helper->run_one()) {
-    }
-  }
+  help_while_waiting([this] { return done(); }, deadline);
   // Results of short tasks usually land within microseconds: look a few times before the futex sleep,
   // which costs two syscalls (wait and wake). Yield now and then: when threads outnumber cores, the
   // worker that will produce the result may be waiting for this very core (measured: 3x throughput
@@ -225,6 +239,7 @@ class CountingWaiter final : public Waiter {
   }
 
   void wait(const Deadline& deadline) {
+    help_while_waiting([this] { return satisfied(); }, deadline);
     std::unique_lock lock(mu_);
     if (deadline)
       cv_.wait_until(lock, *deadline, [this] { return satisfied_; });
@@ -233,6 +248,11 @@ class CountingWaiter final : public Waiter {
   }
 
  private:
+  bool satisfied() {
+    std::lock_guard lock(mu_);
+    return satisfied_;
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   ReturnWhen when_;
@@ -326,8 +346,14 @@ class CompletionQueue final : public Waiter {
   }
 
   StateBase* next() {
-    std::unique_lock lock(mu_);
     auto has_next = [this] { return !ready_.empty() || pending_.empty(); };
+    help_while_waiting(
+        [&] {
+          std::lock_guard lock(mu_);
+          return has_next();
+        },
+        deadline_);
+    std::unique_lock lock(mu_);
     if (deadline_) {
       if (!cv_.wait_until(lock, *deadline_, has_next))
         throw TimeoutError(std::to_string(pending_.size()) + " (of " + std::to_string(total_) +

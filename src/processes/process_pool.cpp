@@ -52,7 +52,7 @@ constexpr std::uint32_t kResultMagic = 0x52534c31;  // "RSL1"
 constexpr std::size_t kRingsOffset = 4096;
 // Exit code of a worker whose doorbell descriptor was closed by a task (it cannot signal any more).
 constexpr int kExitLostDoorbell = 122;
-enum ResultKind : std::uint32_t { kResultValue = 1, kResultError = 2, kResultInitFailed = 3 };
+enum ResultKind : std::uint32_t { kResultValue = 1, kResultError = 2, kResultInitFailed = 3, kResultSkipped = 4 };
 
 struct ResultWire {
   std::uint32_t magic;
@@ -67,6 +67,7 @@ struct WorkerShared {
   std::atomic<std::uint32_t> started;  // tasks begun, free-running
   std::atomic<std::uint64_t> current;  // id of the task begun last
   std::atomic<std::int64_t> deadline_ns;  // CLOCK_MONOTONIC deadline of the running task; 0: none
+  std::atomic<std::uint64_t> claims[kClaimWords];  // see kClaimQueued
   SpscRingHeader tasks;
   SpscRingHeader results;
 };
@@ -125,13 +126,16 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
   ipc::Buffer out;
   std::vector<char> rec;
   const auto parent_alive = [&] { return getppid() == static_cast<pid_t>(parent); };
-  const auto ring_parent = [&] {
+  // After a result: EAGAIN means the counter is full, the manager is awake anyway. Any other failure
+  // means a task closed (or replaced) the doorbell descriptor: this worker can no longer wake the
+  // manager, so it leaves; the manager sees its pidfd, takes the results already in the ring and starts
+  // a replacement. (At a task's start the ring is only a courtesy: a failure there is left to the
+  // result that follows, so that no task is taken and then abandoned.)
+  const auto ring_parent = [&](bool after_result) {
     if (results.reader_needs_wake()) {
       std::uint64_t one = 1;
-      // EAGAIN: the counter is full, the manager is awake anyway. Any other failure means a task closed
-      // (or replaced) the doorbell descriptor: this worker can no longer wake the manager, so it leaves;
-      // the manager sees its pidfd, takes the results already in the ring and starts a replacement.
-      if (write(doorbell.get(), &one, sizeof one) < 0 && errno != EAGAIN && errno != EINTR) _exit(kExitLostDoorbell);
+      if (write(doorbell.get(), &one, sizeof one) < 0 && errno != EAGAIN && errno != EINTR && after_result)
+        _exit(kExitLostDoorbell);
     }
   };
   const auto send = [&](std::uint64_t id) {
@@ -149,7 +153,7 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
       h->writer_waiting.store(0);
       if (!parent_alive()) _exit(0);
     }
-    ring_parent();
+    ring_parent(true);
   };
 
   if (init.fn) {
@@ -182,13 +186,21 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     TaskWire w;
     if (rec.size() < sizeof w) _exit(120);
     std::memcpy(&w, rec.data(), sizeof w);
-    if (w.magic != kTaskMagic) _exit(120);
+    if (w.magic != kTaskMagic || w.claim >= kClaimWords) _exit(120);
     if (w.kind == kTaskStop) break;
 
+    // Take the task, unless cancel() got to its claim word first: then answer "skipped".
+    std::uint64_t queued = w.id << 2 | kClaimQueued;
+    if (!sh->claims[w.claim].compare_exchange_strong(queued, w.id << 2 | kClaimTaken)) {
+      sh->started.fetch_add(1);
+      put_header(out, kResultSkipped, w.id);
+      send(w.id);
+      continue;
+    }
     sh->current.store(w.id);
     if (w.timeout_ns > 0) sh->deadline_ns.store(monotonic_ns() + w.timeout_ns);
     sh->started.fetch_add(1);
-    if (w.timeout_ns > 0) ring_parent();  // a sleeping manager must learn the new deadline
+    ring_parent(false);  // a sleeping manager marks the future running and learns the new deadline
 
     put_header(out, kResultValue, w.id);
     try {
@@ -244,6 +256,7 @@ struct ProcessPoolExecutor::Impl {
     std::uint64_t id;
     std::unique_ptr<ProcessJob> job;
     std::int64_t dispatched_ns;
+    std::uint32_t claim;  // its claim word in the worker's segment
   };
   struct Worker {
     explicit Worker(std::uint32_t ring_bytes) : link(ring_bytes), tasks(link.tasks()), results(link.results()) {}
@@ -297,10 +310,19 @@ struct ProcessPoolExecutor::Impl {
   std::mutex join_mu;
   std::thread manager;
 
+  static Options checked(Options o) {
+    if (o.prefetch > detail::kClaimWords - 2)
+      throw std::invalid_argument("ProcessPoolExecutor: Options::prefetch is " + std::to_string(o.prefetch) +
+                                  "; at most " + std::to_string(detail::kClaimWords - 2) +
+                                  " tasks can wait in one worker's ring");
+    return o;
+  }
+
   explicit Impl(Options o)
-      : opts(std::move(o)),
+      : opts(checked(std::move(o))),
         method(opts.start_method.value_or(default_start_method())),
-        nworkers(opts.max_workers ? opts.max_workers : std::max(1u, std::thread::hardware_concurrency())),
+        nworkers(opts.max_workers ? detail::checked_worker_count(opts.max_workers, "ProcessPoolExecutor")
+                                  : std::max(1u, std::thread::hardware_concurrency())),
         ring_bytes(checked_ring_bytes(opts.ring_bytes)) {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "ProcessPoolExecutor: eventfd failed");
@@ -335,17 +357,25 @@ struct ProcessPoolExecutor::Impl {
         if (!best || w->inflight.size() < best->inflight.size()) best = w.get();
       }
       if (!best) return;
+      // No worker is idle but one more may start: it takes this task (grow_locked) rather than the
+      // queue of a busy one — Python starts a worker whenever none is idle.
+      if (!best->inflight.empty() && !broken && std::find(workers.begin(), workers.end(), nullptr) != workers.end())
+        return;
       auto& job = pending.front();
       if (!best->tasks.fits(job->record.size())) return;  // its ring drains as results come back
-      if (!job->start()) {  // cancelled while queued
+      detail::TaskWire w;
+      std::memcpy(&w, job->record.data(), sizeof w);
+      // The claim words of a worker are used round-robin: at most prefetch + 2 <= kClaimWords tasks of
+      // one worker are unanswered at once, so a word is free again by the time it comes round.
+      const std::uint32_t claim = best->dispatched % detail::kClaimWords;
+      if (!job->enter_ring(&best->link.shared()->claims[claim], w.id)) {  // cancelled while queued
         pending.pop_front();
         continue;
       }
-      detail::TaskWire w;
-      std::memcpy(&w, job->record.data(), sizeof w);
+      std::memcpy(job->record.data() + offsetof(detail::TaskWire, claim), &claim, sizeof claim);
       best->tasks.try_write(job->record.data(), job->record.size(), nullptr, 0);
       if (best->tasks.reader_needs_wake()) futex_wake(&best->tasks.header()->tail, 1);
-      best->inflight.push_back({w.id, std::move(job), detail::monotonic_ns()});
+      best->inflight.push_back({w.id, std::move(job), detail::monotonic_ns(), claim});
       ++best->dispatched;
       pending.pop_front();
     }
@@ -380,6 +410,13 @@ struct ProcessPoolExecutor::Impl {
         corrupt = true;
         break;
       }
+      w.inflight.front().job->leave_ring();  // its claim word may be reused, or unmapped with the worker
+      if (r.kind == detail::kResultSkipped) {  // cancelled in the ring: the future is cancelled already
+        done.push_back({std::move(w.inflight.front().job), {}, nullptr});
+        w.inflight.pop_front();
+        rec = {};
+        continue;
+      }
       // Service time: from when the worker could start it (dispatch, or its previous result) to now.
       const std::int64_t now = detail::monotonic_ns();
       const std::int64_t took = now - std::max(w.inflight.front().dispatched_ns, w.last_result_ns);
@@ -395,6 +432,14 @@ struct ProcessPoolExecutor::Impl {
     return any;
   }
 
+  // A worker took its oldest unanswered task: that future is running now (Python: a task is running
+  // once a worker has it, and can no longer be cancelled).
+  void mark_running_locked(Worker& w) {
+    if (w.inflight.empty() || w.link.shared()->started.load() == w.results_seen) return;
+    auto& front = w.inflight.front();
+    if (w.link.shared()->claims[front.claim].load() == (front.id << 2 | detail::kClaimTaken)) front.job->start();
+  }
+
   void break_pool_locked(const std::string& reason, std::vector<Completion>& done) {
     if (broken) return;
     broken = true;
@@ -404,7 +449,10 @@ struct ProcessPoolExecutor::Impl {
     pending.clear();
     for (auto& w : workers) {
       if (!w) continue;
-      for (auto& f : w->inflight) done.push_back({std::move(f.job), {}, error});
+      for (auto& f : w->inflight) {
+        f.job->leave_ring();
+        done.push_back({std::move(f.job), {}, error});
+      }
       w->inflight.clear();
       w->stopping = true;
       w->proc->kill();
@@ -442,6 +490,7 @@ struct ProcessPoolExecutor::Impl {
     const int code = w.proc->exitcode().value_or(-1);
     const pid_t pid = w.proc->pid();
     drain_locked(w, done);  // results written before it died are good
+    for (auto& f : w.inflight) f.job->leave_ring();  // its segment goes away with it
     const bool running = w.link.shared()->started.load() != w.results_seen;
     if (running && !w.inflight.empty()) {
       auto victim = std::move(w.inflight.front());
@@ -488,6 +537,30 @@ struct ProcessPoolExecutor::Impl {
     }
   }
 
+  // Workers start on demand, as in Python 3.9+: one more while tasks wait and no worker is idle, up to
+  // max_workers (a small program pays for the workers it uses; a burst starts them all). Only the
+  // manager thread starts workers, so a failure to start one breaks the pool instead of a submit().
+  bool has_idle_worker_locked() const {
+    for (auto& w : workers)
+      if (w && w->inflight.empty() && !w->killed && !w->stopping) return true;
+    return false;
+  }
+  bool can_grow_locked() const {
+    return !broken && !pending.empty() && std::find(workers.begin(), workers.end(), nullptr) != workers.end();
+  }
+  void grow_locked(std::vector<Completion>& done) {
+    while (can_grow_locked() && !has_idle_worker_locked()) {
+      const auto slot = static_cast<std::size_t>(std::find(workers.begin(), workers.end(), nullptr) - workers.begin());
+      try {
+        spawn_locked(slot);
+      } catch (const std::exception& e) {
+        break_pool_locked(std::string("cannot start a worker process: ") + e.what(), done);
+        return;
+      }
+      dispatch_locked();
+    }
+  }
+
   // A worker that reached its loop ends a run of start failures.
   void note_ready_workers_locked() {
     for (auto& w : workers) {
@@ -531,6 +604,7 @@ struct ProcessPoolExecutor::Impl {
         c.job->fail(c.error);
         continue;
       }
+      if (c.record.empty()) continue;  // skipped by the worker: cancelled in its ring
       try {
         detail::ResultWire r;
         std::memcpy(&r, c.record.data(), sizeof r);
@@ -554,22 +628,21 @@ struct ProcessPoolExecutor::Impl {
   void run() {
     std::vector<Completion> done;
     std::unique_lock lk(mu);
-    try {
-      for (std::size_t i = 0; i < nworkers; ++i) spawn_locked(i);
-    } catch (const std::exception& e) {
-      break_pool_locked(std::string("cannot start the pool's workers: ") + e.what(), done);
-    }
-    dispatch_locked();
+    grow_locked(done);
     unsigned spins = 0, loops = 0;
     for (;;) {
       bool progress = false;
-      for (auto& w : workers)
-        if (w) progress |= drain_locked(*w, done);
+      for (auto& w : workers) {
+        if (!w) continue;
+        progress |= drain_locked(*w, done);
+        if (w) mark_running_locked(*w);
+      }
       if (++loops % 64 == 0 || !progress) {
         check_deadlines_locked(detail::monotonic_ns());
         poll_locked(lk, 0, done);
       }
       dispatch_locked();
+      grow_locked(done);
       if (!done.empty()) {
         lk.unlock();
         deliver(done);
@@ -609,7 +682,7 @@ struct ProcessPoolExecutor::Impl {
     std::vector<std::unique_ptr<Worker>> stopping;
     for (auto& w : workers) {
       if (!w) continue;
-      detail::TaskWire stop{detail::kTaskMagic, detail::kTaskStop, 0, 0, 0, 0, 0};
+      detail::TaskWire stop{detail::kTaskMagic, detail::kTaskStop, 0, 0, 0, 0, 0, 0, 0};
       w->stopping = true;
       if (!w->tasks.try_write(&stop, sizeof stop, nullptr, 0)) w->proc->kill();
       futex_wake(&w->tasks.header()->tail, 1);
@@ -648,19 +721,29 @@ void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
   }
   impl_->pending.push_back(std::move(job));
   impl_->dispatch_locked();
+  if (impl_->can_grow_locked() && !impl_->has_idle_worker_locked()) impl_->ring_manager();  // start a worker
 }
 
 void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {
-  std::deque<std::unique_ptr<ProcessJob>> cancelled;
+  std::vector<detail::Ref<detail::StateBase>> to_cancel;
   {
     std::unique_lock lk(impl_->mu);
     impl_->shutting_down = true;
-    if (cancel_futures) {
-      for (auto& j : impl_->pending) j->cancel();
-      cancelled.swap(impl_->pending);
+    if (cancel_futures) {  // every task no worker has taken: queued here, or waiting in a ring
+      for (auto& j : impl_->pending) to_cancel.push_back(j->state());
+      for (auto& w : impl_->workers)
+        if (w)
+          for (auto& f : w->inflight) to_cancel.push_back(f.job->state());
     }
   }
-  cancelled.clear();
+  // Outside the lock: cancelling runs the futures' done-callbacks, which may call into the pool.
+  for (auto& st : to_cancel) {
+    try {
+      st->cancel();  // fails for a task a worker has taken: it runs to completion
+    } catch (...) {
+    }
+  }
+  to_cancel.clear();
   impl_->ring_manager();
   if (wait) {
     std::lock_guard g(impl_->join_mu);

@@ -228,7 +228,8 @@ std::size_t ThreadPoolExecutor::default_max_workers() {
 }
 
 ThreadPoolExecutor::ThreadPoolExecutor(Options options) : impl_(std::make_shared<Impl>()) {
-  if (options.max_workers == 0) throw std::invalid_argument("max_workers must be greater than 0");
+  if (options.max_workers == 0) throw std::invalid_argument("ThreadPoolExecutor: max_workers must be greater than 0");
+  detail::checked_worker_count(options.max_workers, "ThreadPoolExecutor");
   impl_->self = impl_;
   impl_->max_workers = options.max_workers;
   impl_->prefix = options.thread_name_prefix.empty() ? "ThreadPoolExecutor-" + std::to_string(pool_counter++)

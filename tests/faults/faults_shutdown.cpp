@@ -54,7 +54,7 @@ template <class Pool>
 void run_shutdown_mid_load(Pool& pool, int per_thread, int threads) {
   std::mutex mu;
   std::vector<std::pair<long, Future<long>>> futures;
-  std::atomic<std::size_t> refused{0}, accepted{0};
+  std::atomic<std::size_t> refused{0}, accepted{0}, completed{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> submitters;
   for (int t = 0; t < threads; ++t) {
@@ -64,6 +64,7 @@ void run_shutdown_mid_load(Pool& pool, int per_thread, int threads) {
         long x = static_cast<long>(t) * per_thread + i;
         try {
           auto f = pool.submit(&triple, x);
+          f.add_done_callback([&completed](const Future<long>&) { ++completed; });
           ++accepted;
           std::lock_guard g(mu);
           futures.emplace_back(x, std::move(f));
@@ -74,8 +75,9 @@ void run_shutdown_mid_load(Pool& pool, int per_thread, int threads) {
     });
   }
   go = true;
-  // Shut down once some work is accepted, while the submitters are still going.
-  ASSERT_TRUE(faults::eventually([&] { return accepted.load() >= static_cast<std::size_t>(per_thread / 2); }));
+  // Shut down once some work is accepted and some is done, while the submitters are still going.
+  ASSERT_TRUE(faults::eventually(
+      [&] { return accepted.load() >= static_cast<std::size_t>(per_thread / 2) && completed.load() > 0; }));
   pool.shutdown(true, true);
   for (auto& s : submitters) s.join();
   EXPECT_THROW(pool.submit(&triple, 1), tandem::ShutdownError);

@@ -13,9 +13,12 @@
 #include "tandem/process_pool.hpp"
 
 namespace {
-int identity(int x) { return x; }
 void wait_forever() {
   for (;;) pause();
+}
+int never_returns(int) {
+  wait_forever();
+  return 0;
 }
 }  // namespace
 
@@ -32,8 +35,8 @@ int main(int argc, char** argv) {
     pids.push_back(proc->pid());
   } else {
     pool = std::make_unique<tandem::ProcessPoolExecutor>(3);
-    pool->submit(&identity, 1).result();  // every worker is started before the first task is dispatched
-    pids = pool->worker_pids();
+    for (int i = 0; i < 3; ++i) pool->submit(&never_returns, i);  // workers start on demand: keep three busy
+    while ((pids = pool->worker_pids()).size() < 3) usleep(1000);
   }
   for (pid_t pid : pids) std::printf("%d ", static_cast<int>(pid));
   std::printf("\n");

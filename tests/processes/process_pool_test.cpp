@@ -442,6 +442,32 @@ TEST(ProcessPool, ATaskThatClosesItsWorkersDescriptorsDoesNotStallResults) {
   EXPECT_EQ(pool.submit(&square, 5).result(), 25);
 }
 
+// ---- a task waiting in a worker's ring is pending, and cancellable ----
+
+TEST(ProcessPool, ATaskQueuedInAWorkersRingStaysCancellableUntilTheWorkerTakesIt) {
+  tandem::ipc::Event gate(tandem::ipc::named), started1(tandem::ipc::named), started2(tandem::ipc::named);
+  ProcessPoolExecutor pool(small(2));
+  auto b1 = pool.submit(&signal_then_block, started1, gate);
+  auto b2 = pool.submit(&signal_then_block, started2, gate);
+  ASSERT_TRUE(started1.wait(60s));
+  ASSERT_TRUE(started2.wait(60s));
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 30; ++i) queued.push_back(pool.submit(&square, i));  // prefetched into the rings
+  EXPECT_FALSE(queued.back().running());
+  EXPECT_TRUE(queued.back().cancel());
+  EXPECT_TRUE(queued.back().cancelled());
+  EXPECT_FALSE(b1.cancel()) << "a task a worker has taken is running";
+  pool.shutdown(false, true);
+  gate.set();
+  EXPECT_EQ(b1.result(), 1);
+  EXPECT_EQ(b2.result(), 1);
+  for (auto& f : queued) {
+    ASSERT_TRUE(f.wait_for(60s));
+    EXPECT_TRUE(f.cancelled()) << "shutdown(cancel_futures) ran a task no worker had taken";
+  }
+  pool.shutdown();
+}
+
 // ---- ring_bytes and oversize arguments ----
 
 TEST(ProcessPool, ARingLargerThanOneGibIsRefusedAtConstruction) {
