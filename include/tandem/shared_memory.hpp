@@ -42,6 +42,12 @@ class FileNotFoundError : public Error {
   using Error::Error;
 };
 
+class SharedMemory;
+namespace detail {
+struct SegmentRef;
+SharedMemory segment_from_ref(const SegmentRef& ref);
+}  // namespace detail
+
 class SharedMemory {
  public:
   /// Creates a new named segment of `size` bytes (zero-filled, mode 0600). With an empty name a unique
@@ -49,6 +55,7 @@ class SharedMemory {
   /// Throws FileExistsError if the name is taken, std::invalid_argument for size 0 or a bad name.
   static SharedMemory create(std::size_t size, std::string_view name = {});
   /// Maps an existing named segment (its whole size). Throws FileNotFoundError if there is none.
+  /// (Received in a message, a segment maps as much as the sender's handle does.)
   static SharedMemory attach(std::string_view name);
   /// A zero-filled segment with no name (memfd); see the header comment for how it reaches a child.
   static SharedMemory anonymous(std::size_t size);
@@ -81,6 +88,11 @@ class SharedMemory {
   void keep_name() noexcept { owns_name_ = false; }
 
  private:
+  friend SharedMemory detail::segment_from_ref(const detail::SegmentRef& ref);
+  // Maps the first `size` bytes of an open segment (all of it if 0); closes fd and throws on failure.
+  static SharedMemory map_open(int fd, std::string name, std::size_t size);
+  void release_name() noexcept;
+
   void* data_ = nullptr;
   std::size_t size_ = 0;
   int fd_ = -1;
@@ -109,12 +121,14 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 }  // namespace msgpack
 
 namespace tandem::ipc::detail {
-/// The wire form of a segment: {0, name} or {1, index into the current FdTable}.
+/// The wire form of a segment: {0, name} or {1, index into the current FdTable}, and how many bytes the
+/// sender maps (the receiver maps as many: a Queue's file is larger than the part anyone maps).
 struct SegmentRef {
   int kind = 0;
   std::string name;
   std::uint32_t fd_index = 0;
-  MSGPACK_DEFINE(kind, name, fd_index);
+  std::uint64_t size = 0;
+  MSGPACK_DEFINE(kind, name, fd_index, size);
 };
 SegmentRef segment_ref(const SharedMemory& shm);
 SharedMemory segment_from_ref(const SegmentRef& ref);
