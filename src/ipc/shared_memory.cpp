@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "../sys/errors.hpp"
+#include "resource_tracker.hpp"
 
 namespace tandem::ipc {
 
@@ -81,10 +82,11 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested) 
                               "' already exists (attach to it, or choose another name)");
       throw_errno("SharedMemory: cannot create '" + name + "'", err);
     }
+    detail::track_segment(name);  // from here on, the name goes when this process does
     SharedMemory shm;
     shm.fd_ = fd;
     shm.name_ = name;
-    shm.owns_name_ = true;  // a failure below unlinks it again (destructor)
+    shm.owns_name_ = true;  // a failure below unlinks and untracks it again (destructor)
     if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
       int err = errno;
       throw_errno("SharedMemory: cannot size '" + name + "' to " + std::to_string(size) + " bytes", err);
@@ -164,6 +166,11 @@ SharedMemory::~SharedMemory() {
 void SharedMemory::release_name() noexcept {
   if (!std::exchange(owns_name_, false) || name_.empty()) return;
   shm_unlink(("/" + name_).c_str());
+  detail::untrack_segment(name_);  // after the unlink: dying in between leaves nothing behind
+}
+
+void SharedMemory::keep_name() noexcept {
+  if (std::exchange(owns_name_, false)) detail::untrack_segment(name_);
 }
 
 void SharedMemory::close() noexcept {
@@ -175,10 +182,11 @@ void SharedMemory::close() noexcept {
 }
 
 void SharedMemory::unlink() {
-  owns_name_ = false;
+  const bool owned = std::exchange(owns_name_, false);
   if (name_.empty()) return;  // anonymous: nothing to remove
   const int rc = shm_unlink(("/" + name_).c_str());
   const int err = errno;
+  if (owned) detail::untrack_segment(name_);
   if (rc != 0) {
     if (err == ENOENT) throw FileNotFoundError("SharedMemory: segment '" + name_ + "' was already unlinked");
     throw_errno("SharedMemory: cannot unlink '" + name_ + "'", err);
