@@ -12,8 +12,8 @@
 // the ring carries where; get() hands its pages back to the system. Such an item has no name of its
 // own, so a queue leaves nothing behind in /dev/shm: dropped with items still in it, or with any of its
 // processes killed at any moment. Big items are copied under the queue's lock (other puts and gets wait
-// for the copy). When /dev/shm or memory is full, put() throws std::system_error (ENOSPC) instead of
-// crashing, and the queue stays usable. The file's apparent size (ls -l) can exceed what the queue
+// for the copy). When a big item finds no room (a full /dev/shm for a named queue, a file size limit),
+// put() throws std::system_error (ENOSPC, EFBIG) instead of crashing, and the queue stays usable. The file's apparent size (ls -l) can exceed what the queue
 // holds, up to about 4 times the most it held at once; it is not memory, and it drops back whenever the
 // queue holds no big item.
 //
