@@ -8,12 +8,19 @@
 //
 // The items live in a shared-memory ring (no feeder thread, no pipe): put() copies the encoded item in,
 // get() copies it out, and a blocked side sleeps on a futex. Items of any size cross: one larger than
-// half the ring travels in its own named segment that the consumer unlinks after reading it.
+// half the ring is stored in the queue's own file beyond the ring (with pwrite/pread, never mapped) and
+// the ring carries where; get() hands its pages back to the system. Such an item has no name of its
+// own, so a queue leaves nothing behind in /dev/shm: dropped with items still in it, or with any of its
+// processes killed at any moment. Big items are copied under the queue's lock (other puts and gets wait
+// for the copy). When a big item finds no room (a full /dev/shm for a named queue, a file size limit),
+// put() throws std::system_error (ENOSPC, EFBIG) instead of crashing, and the queue stays usable. The file's apparent size (ls -l) can exceed what the queue
+// holds, up to about 4 times the most it held at once; it is not memory, and it drops back whenever the
+// queue holds no big item.
 //
 // Dead processes: the ring is guarded by a robust lock and an item becomes visible only when it is
 // completely written, so a producer killed in the middle of put() leaves no partial item behind and the
-// consumer is not wedged; a consumer killed in the middle of get() leaves the item in the queue. (An
-// oversized item's segment can leak if its producer dies between writing it and enqueuing it.)
+// consumer is not wedged; a consumer killed in the middle of get() leaves the item in the queue. The
+// next process to take the lock gives back whatever memory the dead one held.
 //
 // Like every ipc object, a queue reaches a child as a Process argument (or travels by name if created
 // with ipc::named). Copies of the handle share the queue.
@@ -50,8 +57,9 @@ class ByteQueue : public SharedObject {
   std::size_t qsize() const;
   std::size_t maxsize() const noexcept;
 
-  /// Test hook for fault injection: takes the lock, writes part of a record and a wrong count, then
-  /// SIGKILLs the calling process, exactly like a producer dying in the middle of put(). Never returns.
+  /// Test hook for fault injection: takes the lock, writes part of a record (a big message: all of its
+  /// bytes, part of its record) and a wrong count, then SIGKILLs the calling process, exactly like a
+  /// producer dying in the middle of put(). Never returns.
   [[noreturn]] void die_in_the_middle_of_put_for_testing(std::span<const char> message);
 
  private:
@@ -76,7 +84,7 @@ class Queue : public detail::ByteQueue {
       : ByteQueue(named, maxsize, ring_bytes) {}
   Queue(detail::adopt_segment_t tag, std::shared_ptr<SharedMemory> seg) : ByteQueue(tag, std::move(seg)) {}
 
-  /// Blocks while the queue is full.
+  /// Blocks while the queue is full. Throws std::system_error if there is no memory for a big item.
   void put(const T& item) { put_until(item, {}); }
   /// false if still full when the timeout runs out (Python raises queue.Full).
   template <class Rep, class Period>

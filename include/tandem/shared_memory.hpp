@@ -9,6 +9,24 @@
 //    is killed. It reaches a child by inheritance: copied by fork, or passed as a Process argument with
 //    the spawn method (its descriptor is inherited by the child). This is what the ipc primitives use.
 //
+// A creator that dies without running destructors (SIGKILL, abort, _exit, exec) still removes its names
+// (Python: multiprocessing.resource_tracker). The first create() in a process starts a small tracker
+// process: a copy of this program (like the spawn start method, see process.hpp: it runs the program's
+// static initialisers, then the tracker instead of main) in its own session, so that a signal to the
+// creator's process group does not reach it. The creator tells it each name it creates and each name it
+// unlinks or keeps; when the creator is gone (the tracker reads end-of-file: every copy of the creator's
+// end is closed; fork children close theirs, and one that creates segments starts its own tracker), the
+// tracker removes every name still registered and exits. Processes that never create a name pay nothing.
+// What stays in /dev/shm after every process is gone: names given keep_name(), and only those — except
+// in these corners, where a name can still stay:
+//  - the creator is killed in the microseconds between creating a name and registering it;
+//  - the tracker could not be started (no /proc/self/exe, process limit reached, tandem linked into a
+//    shared library: create() then works untracked, silently), or was itself killed (later names go
+//    untracked);
+//  - the tracker fell more than ~1 MiB of messages behind (it is starved of CPU): a message that does
+//    not fit waits in the creator until its next create/unlink, and is lost if the creator dies first.
+// The tracker never blocks the creator and never makes a destructor throw.
+//
 //   auto shm = tandem::ipc::SharedMemory::create(4096);            // fresh unique name
 //   std::memcpy(shm.data(), "hi", 3);
 //   auto peer = tandem::ipc::SharedMemory::attach(shm.name());     // e.g. in another process
@@ -42,6 +60,12 @@ class FileNotFoundError : public Error {
   using Error::Error;
 };
 
+class SharedMemory;
+namespace detail {
+struct SegmentRef;
+SharedMemory segment_from_ref(const SegmentRef& ref);
+}  // namespace detail
+
 class SharedMemory {
  public:
   /// Creates a new named segment of `size` bytes (zero-filled, mode 0600). With an empty name a unique
@@ -49,6 +73,7 @@ class SharedMemory {
   /// Throws FileExistsError if the name is taken, std::invalid_argument for size 0 or a bad name.
   static SharedMemory create(std::size_t size, std::string_view name = {});
   /// Maps an existing named segment (its whole size). Throws FileNotFoundError if there is none.
+  /// (Received in a message, a segment maps as much as the sender's handle does.)
   static SharedMemory attach(std::string_view name);
   /// A zero-filled segment with no name (memfd); see the header comment for how it reaches a child.
   static SharedMemory anonymous(std::size_t size);
@@ -77,10 +102,16 @@ class SharedMemory {
   /// Removes the name so that nobody can attach any more; mappings stay valid until closed.
   /// Throws FileNotFoundError if it is already gone.
   void unlink();
-  /// This handle will not unlink the name when destroyed (the segment outlives it, as in Python).
-  void keep_name() noexcept { owns_name_ = false; }
+  /// This handle will not unlink the name when destroyed, and the resource tracker forgets it: the
+  /// segment outlives every process, as in Python, until someone unlinks it.
+  void keep_name() noexcept;
 
  private:
+  friend SharedMemory detail::segment_from_ref(const detail::SegmentRef& ref);
+  // Maps the first `size` bytes of an open segment (all of it if 0); closes fd and throws on failure.
+  static SharedMemory map_open(int fd, std::string name, std::size_t size);
+  void release_name() noexcept;
+
   void* data_ = nullptr;
   std::size_t size_ = 0;
   int fd_ = -1;
@@ -109,15 +140,21 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 }  // namespace msgpack
 
 namespace tandem::ipc::detail {
-/// The wire form of a segment: {0, name} or {1, index into the current FdTable}.
+/// The wire form of a segment: {0, name} or {1, index into the current FdTable}, and how many bytes the
+/// sender maps (the receiver maps as many: a Queue's file is larger than the part anyone maps).
 struct SegmentRef {
   int kind = 0;
   std::string name;
   std::uint32_t fd_index = 0;
-  MSGPACK_DEFINE(kind, name, fd_index);
+  std::uint64_t size = 0;
+  MSGPACK_DEFINE(kind, name, fd_index, size);
 };
 SegmentRef segment_ref(const SharedMemory& shm);
 SharedMemory segment_from_ref(const SegmentRef& ref);
+
+/// Test hook: the pid of this process's resource tracker, 0 if none runs (no create() yet, or it could
+/// not be started).
+int resource_tracker_pid() noexcept;
 }  // namespace tandem::ipc::detail
 
 namespace msgpack {
@@ -148,10 +185,11 @@ struct adopt_segment_t {
 }  // namespace tandem::ipc::detail
 
 namespace tandem::ipc {
-/// Tag: build an ipc object (Event, Lock, Semaphore, Barrier) in a *named* segment, so that it can also
-/// travel inside messages (pool task arguments, queues): the receiver attaches by name. The creating
-/// handle's last copy unlinks the name. Without the tag, objects are anonymous and travel only by
-/// inheritance (Process arguments, fork), which nothing can leak.
+/// Tag: build an ipc object (Event, Lock, Semaphore, Barrier, Queue) in a *named* segment, so that it can
+/// also travel inside messages (pool task arguments, queues): the receiver attaches by name. The creating
+/// handle's last copy unlinks the name, or the resource tracker does if the creating process dies first
+/// (see SharedMemory): a receiver must attach while the creator lives. Without the tag, objects are
+/// anonymous and travel only by inheritance (Process arguments, fork), which nothing can leak.
 struct named_t {
   explicit named_t() = default;
 };

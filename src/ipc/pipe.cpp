@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
+
+#include "../sys/errors.hpp"
 
 namespace tandem::ipc::detail {
 
@@ -36,7 +37,7 @@ Fd fd_from_wire(std::uint32_t index) {
 
 namespace {
 
-[[noreturn]] void throw_errno(const char* what, int err) { throw std::system_error(err, std::generic_category(), what); }
+using sys::throw_errno;
 
 void write_all(int fd, const char* p, std::size_t n) {
   while (n > 0) {

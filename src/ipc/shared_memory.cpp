@@ -10,8 +10,10 @@
 #include <cstring>
 #include <random>
 #include <stdexcept>
-#include <system_error>
 #include <utility>
+
+#include "../sys/errors.hpp"
+#include "resource_tracker.hpp"
 
 namespace tandem::ipc {
 
@@ -37,9 +39,9 @@ std::string unique_name() {
   return buf;
 }
 
-[[noreturn]] void throw_errno(const std::string& what, int err) {
-  throw std::system_error(err, std::generic_category(), what);
-}
+using sys::throw_errno;
+
+std::string describe(const std::string& name) { return name.empty() ? "an inherited segment" : "'" + name + "'"; }
 
 void* map_fd(int fd, std::size_t size, const std::string& what) {
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -49,6 +51,18 @@ void* map_fd(int fd, std::size_t size, const std::string& what) {
     throw_errno("SharedMemory: cannot map " + what, err);
   }
   return p;
+}
+
+int open_named(const std::string& name) {
+  check_name(name);
+  int fd = shm_open(("/" + name).c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT)
+      throw FileNotFoundError("SharedMemory: no segment named '" + name + "' (never created, or already unlinked)");
+    throw_errno("SharedMemory: cannot attach to '" + name + "'", err);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -68,23 +82,17 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested) 
                               "' already exists (attach to it, or choose another name)");
       throw_errno("SharedMemory: cannot create '" + name + "'", err);
     }
-    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      int err = errno;
-      ::close(fd);
-      shm_unlink(("/" + name).c_str());
-      throw_errno("SharedMemory: cannot size '" + name + "' to " + std::to_string(size) + " bytes", err);
-    }
+    detail::track_segment(name);  // from here on, the name goes when this process does
     SharedMemory shm;
     shm.fd_ = fd;
     shm.name_ = name;
-    shm.owns_name_ = true;
-    try {
-      shm.data_ = map_fd(fd, size, "'" + name + "'");
-    } catch (...) {
-      shm.fd_ = -1;
-      shm_unlink(("/" + name).c_str());
-      throw;
+    shm.owns_name_ = true;  // a failure below unlinks and untracks it again (destructor)
+    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      int err = errno;
+      throw_errno("SharedMemory: cannot size '" + name + "' to " + std::to_string(size) + " bytes", err);
     }
+    shm.data_ = map_fd(std::exchange(shm.fd_, -1), size, "'" + name + "'");
+    shm.fd_ = fd;
     shm.size_ = size;
     return shm;
   }
@@ -92,24 +100,28 @@ SharedMemory SharedMemory::create(std::size_t size, std::string_view requested) 
 
 SharedMemory SharedMemory::attach(std::string_view requested) {
   std::string name = strip_slash(requested);
-  check_name(name);
-  int fd = shm_open(("/" + name).c_str(), O_RDWR | O_CLOEXEC, 0);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT)
-      throw FileNotFoundError("SharedMemory: no segment named '" + name + "' (never created, or already unlinked)");
-    throw_errno("SharedMemory: cannot attach to '" + name + "'", err);
-  }
+  return map_open(open_named(name), name, 0);
+}
+
+SharedMemory SharedMemory::map_open(int fd, std::string name, std::size_t size) {
   struct stat st{};
   if (fstat(fd, &st) != 0 || st.st_size <= 0) {
     ::close(fd);
-    throw FileNotFoundError("SharedMemory: segment '" + name + "' is empty (its creator has not sized it yet)");
+    if (!name.empty())
+      throw FileNotFoundError("SharedMemory: segment '" + name + "' is empty (its creator has not sized it yet)");
+    throw CodecError("SharedMemory: inherited descriptor " + std::to_string(fd) + " is not a shared segment");
+  }
+  if (size == 0) size = static_cast<std::size_t>(st.st_size);
+  if (size > static_cast<std::size_t>(st.st_size)) {
+    ::close(fd);
+    throw CodecError("SharedMemory: " + describe(name) + " is smaller than the " + std::to_string(size) +
+                     " bytes its sender maps");
   }
   SharedMemory shm;
-  shm.data_ = map_fd(fd, static_cast<std::size_t>(st.st_size), "'" + name + "'");
+  shm.data_ = map_fd(fd, size, describe(name));
   shm.fd_ = fd;
-  shm.size_ = static_cast<std::size_t>(st.st_size);
-  shm.name_ = name;
+  shm.size_ = size;
+  shm.name_ = std::move(name);
   return shm;
 }
 
@@ -129,18 +141,7 @@ SharedMemory SharedMemory::anonymous(std::size_t size) {
   return shm;
 }
 
-SharedMemory SharedMemory::from_fd(int fd) {
-  struct stat st{};
-  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
-    ::close(fd);
-    throw CodecError("SharedMemory: inherited descriptor " + std::to_string(fd) + " is not a shared segment");
-  }
-  SharedMemory shm;
-  shm.data_ = map_fd(fd, static_cast<std::size_t>(st.st_size), "an inherited segment");
-  shm.fd_ = fd;
-  shm.size_ = static_cast<std::size_t>(st.st_size);
-  return shm;
-}
+SharedMemory SharedMemory::from_fd(int fd) { return map_open(fd, {}, 0); }
 
 SharedMemory::SharedMemory(SharedMemory&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)),
@@ -158,8 +159,18 @@ SharedMemory& SharedMemory::operator=(SharedMemory&& o) noexcept {
 }
 
 SharedMemory::~SharedMemory() {
-  if (owns_name_ && !name_.empty()) shm_unlink(("/" + name_).c_str());
+  release_name();
   close();
+}
+
+void SharedMemory::release_name() noexcept {
+  if (!std::exchange(owns_name_, false) || name_.empty()) return;
+  shm_unlink(("/" + name_).c_str());
+  detail::untrack_segment(name_);  // after the unlink: dying in between leaves nothing behind
+}
+
+void SharedMemory::keep_name() noexcept {
+  if (std::exchange(owns_name_, false)) detail::untrack_segment(name_);
 }
 
 void SharedMemory::close() noexcept {
@@ -171,10 +182,12 @@ void SharedMemory::close() noexcept {
 }
 
 void SharedMemory::unlink() {
-  owns_name_ = false;
+  const bool owned = std::exchange(owns_name_, false);
   if (name_.empty()) return;  // anonymous: nothing to remove
-  if (shm_unlink(("/" + name_).c_str()) != 0) {
-    int err = errno;
+  const int rc = shm_unlink(("/" + name_).c_str());
+  const int err = errno;
+  if (owned) detail::untrack_segment(name_);
+  if (rc != 0) {
     if (err == ENOENT) throw FileNotFoundError("SharedMemory: segment '" + name_ + "' was already unlinked");
     throw_errno("SharedMemory: cannot unlink '" + name_ + "'", err);
   }
@@ -184,7 +197,7 @@ namespace detail {
 
 SegmentRef segment_ref(const SharedMemory& shm) {
   if (!shm.valid()) throw CodecError("tandem codec: cannot send a closed SharedMemory");
-  if (!shm.name().empty()) return {0, shm.name(), 0};
+  if (!shm.name().empty()) return {0, shm.name(), 0, shm.size()};
   auto* table = current_fd_table();
   if (!table || table->child)
     throw CodecError(
@@ -192,16 +205,19 @@ SegmentRef segment_ref(const SharedMemory& shm) {
         "another process by inheritance: pass it as an argument of Process or ProcessPoolExecutor's "
         "initializer; or create the object with tandem::ipc::named (e.g. ipc::Event(ipc::named)) so it travels by name");
   table->fds.push_back(shm.fd());
-  return {1, {}, static_cast<std::uint32_t>(table->fds.size() - 1)};
+  return {1, {}, static_cast<std::uint32_t>(table->fds.size() - 1), shm.size()};
 }
 
 SharedMemory segment_from_ref(const SegmentRef& ref) {
-  if (ref.kind == 0) return SharedMemory::attach(ref.name);
+  if (ref.kind == 0) {
+    std::string name = strip_slash(ref.name);
+    return SharedMemory::map_open(open_named(name), name, ref.size);
+  }
   auto* table = current_fd_table();
   if (ref.kind != 1 || !table || !table->child || ref.fd_index >= table->fds.size() || table->fds[ref.fd_index] < 0)
     throw CodecError("tandem codec: message names an inherited segment that this process did not inherit");
   int fd = std::exchange(table->fds[ref.fd_index], -1);
-  return SharedMemory::from_fd(fd);
+  return SharedMemory::map_open(fd, {}, ref.size);
 }
 
 }  // namespace detail

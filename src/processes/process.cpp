@@ -2,10 +2,8 @@
 #include "tandem/process.hpp"
 
 #include <fcntl.h>
-#include <link.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/pidfd.h>
@@ -22,12 +20,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
-extern char** environ;
+#include "../sys/errors.hpp"
+#include "../sys/executable.hpp"
+#include "../sys/spawn.hpp"
 
 namespace tandem {
 
@@ -36,51 +34,13 @@ namespace {
 constexpr const char* kSpawnEnv = "TANDEM_SPAWN";
 constexpr const char* kPayloadMagic = "tandem-spawn";
 constexpr std::uint32_t kPayloadVersion = 2;
-constexpr int kFirstInheritedFd = 3;  // fd 3: the payload; 4...: descriptors the arguments carry
+constexpr int kFirstInheritedFd = sys::kFirstPassedFd;  // fd 3: the payload; 4...: descriptors the arguments carry
 
-[[noreturn]] void throw_errno(const std::string& what, int err) {
-  throw std::system_error(err, std::generic_category(), what);
-}
+using sys::throw_errno;
 
 std::string& process_name_storage() {
   static std::string name = "MainProcess";
   return name;
-}
-
-// ---- the executable's code ranges ----
-
-struct CodeRange {
-  std::uintptr_t lo, hi;
-};
-struct Image {
-  std::uintptr_t base = 0;
-  std::vector<CodeRange> code;
-};
-
-const Image& main_image() {
-  static const Image image = [] {
-    Image img;
-    dl_iterate_phdr(
-        [](dl_phdr_info* info, size_t, void* data) -> int {
-          auto* im = static_cast<Image*>(data);
-          im->base = info->dlpi_addr;
-          for (int i = 0; i < info->dlpi_phnum; ++i) {
-            const auto& ph = info->dlpi_phdr[i];
-            if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-              im->code.push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
-          }
-          return 1;  // the first object is the main program
-        },
-        &img);
-    return img;
-  }();
-  return image;
-}
-
-bool in_code(std::uintptr_t a) {
-  for (const auto& r : main_image().code)
-    if (a >= r.lo && a < r.hi) return true;
-  return false;
 }
 
 }  // namespace
@@ -102,16 +62,16 @@ std::string signal_name(int sig) {
 namespace detail {
 
 std::uint64_t code_offset(std::uintptr_t address) {
-  if (!in_code(address))
+  if (!sys::in_executable_code(address))
     throw std::invalid_argument(
         "tandem: this function is not in the main executable's code (a shared library, or JIT code?); a "
         "process can only name functions of the executable it shares with its parent");
-  return address - main_image().base;
+  return address - sys::executable_base();
 }
 
 std::uintptr_t code_address(std::uint64_t offset) {
-  std::uintptr_t a = main_image().base + offset;
-  if (!in_code(a))
+  std::uintptr_t a = sys::executable_base() + offset;
+  if (!sys::in_executable_code(a))
     throw ipc::CodecError("tandem codec: a message names code at offset " + std::to_string(offset) +
                           ", outside this executable's code (peer runs a different binary?)");
   return a;
@@ -152,16 +112,15 @@ void bind_to_parent(pid_t parent) {
   if (getppid() != parent) _exit(1);
 }
 
-[[noreturn]] void run_spawned_child(const char* marker) {
+[[noreturn]] void run_spawned_child(const std::string& marker) {
   unsigned version = 0;
   long parent = 0;
   int nfds = 0;
   int daemon = 0;
-  if (std::sscanf(marker, "%u:%ld:%d:%d", &version, &parent, &nfds, &daemon) != 4 || version != kPayloadVersion ||
-      nfds < 1 || nfds > 1000)
+  if (std::sscanf(marker.c_str(), "%u:%ld:%d:%d", &version, &parent, &nfds, &daemon) != 4 ||
+      version != kPayloadVersion || nfds < 1 || nfds > 1000)
     child_fail("malformed TANDEM_SPAWN marker");
   if (daemon) bind_to_parent(static_cast<pid_t>(parent));
-  unsetenv(kSpawnEnv);  // the child's own children are ordinary
   for (int i = 0; i < nfds; ++i) fcntl(kFirstInheritedFd + i, F_SETFD, FD_CLOEXEC);
 
   struct stat st{};
@@ -212,7 +171,7 @@ void bind_to_parent(pid_t parent) {
 // Runs during static initialisation; see process.hpp for why and what it implies.
 struct SpawnHook {
   SpawnHook() {
-    if (const char* marker = std::getenv(kSpawnEnv)) run_spawned_child(marker);
+    if (auto marker = sys::take_marker(kSpawnEnv)) run_spawned_child(*marker);
   }
 } spawn_hook;
 
@@ -263,9 +222,8 @@ DaemonStarter* the_daemon_starter() {
 
 
 int pidfd_open_or_throw(pid_t pid) {
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  int fd = sys::open_pidfd(pid);
   if (fd < 0) throw_errno("tandem::Process: pidfd_open failed", errno);
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
   return fd;
 }
 
@@ -392,65 +350,25 @@ void Process::start_locked() {
   }
   int payload_fd = memfd_create("tandem-spawn", MFD_CLOEXEC);
   if (payload_fd < 0) throw_errno("tandem::Process: memfd_create failed", errno);
-  std::vector<int> sources{payload_fd};
-  sources.insert(sources.end(), table.fds.begin(), table.fds.end());
-  std::vector<int> copies;  // above every target number, so that no dup2 clobbers a later source
-  auto cleanup = [&] {
-    for (int c : copies) close(c);
-    close(payload_fd);
-  };
+  struct ClosePayload {
+    int fd;
+    ~ClosePayload() { close(fd); }
+  } close_payload{payload_fd};
   std::size_t written = 0;
   while (written < payload.size()) {
     ssize_t n = write(payload_fd, payload.data() + written, payload.size() - written);
-    if (n <= 0) {
-      int err = errno;
-      cleanup();
-      throw_errno("tandem::Process: cannot write the start payload", err);
-    }
+    if (n <= 0) throw_errno("tandem::Process: cannot write the start payload", errno);
     written += static_cast<std::size_t>(n);
   }
-  const int base = kFirstInheritedFd + static_cast<int>(sources.size()) + 8;
-  for (int s : sources) {
-    int c = fcntl(s, F_DUPFD_CLOEXEC, base);
-    if (c < 0) {
-      int err = errno;
-      cleanup();
-      throw_errno("tandem::Process: cannot duplicate a descriptor for the child", err);
-    }
-    copies.push_back(c);
-  }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (std::size_t i = 0; i < copies.size(); ++i)
-    posix_spawn_file_actions_adddup2(&actions, copies[i], kFirstInheritedFd + static_cast<int>(i));
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<std::string> env_storage;
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "TANDEM_SPAWN=", 13) != 0) env_storage.emplace_back(*e);
-  env_storage.push_back(std::string(kSpawnEnv) + "=" + std::to_string(kPayloadVersion) + ":" +
-                        std::to_string(parent_pid_) + ":" + std::to_string(sources.size()) + ":" +
-                        (daemon_ ? "1" : "0"));
-  std::vector<char*> envp;
-  for (auto& s : env_storage) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string argv0 = program_invocation_name ? program_invocation_name : "tandem-child";
-  char* argv[] = {argv0.data(), nullptr};
-
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  cleanup();
-  if (rc != 0) throw_errno("tandem::Process: cannot spawn " + name_, rc);
+  std::vector<int> passed{payload_fd};
+  passed.insert(passed.end(), table.fds.begin(), table.fds.end());
+  pid_t pid = sys::spawn_self({.marker = kSpawnEnv,
+                               .value = std::to_string(kPayloadVersion) + ":" + std::to_string(parent_pid_) + ":" +
+                                        std::to_string(passed.size()) + ":" + (daemon_ ? "1" : "0"),
+                               .fds = passed,
+                               .detach = false,
+                               .argv0 = {},
+                               .what = "tandem::Process: cannot spawn " + name_});
   pid_ = pid;
   pidfd_ = pidfd_open_or_throw(pid);
   launch_ = {};  // the child has its copy; drop ours (descriptors, segments)

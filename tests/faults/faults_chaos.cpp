@@ -48,8 +48,8 @@ TEST(PoolKillChaos, KilledWorkersAreReplacedAndOnlyTheirRunningTasksFail) {
     std::thread chaos([&] {
       std::mt19937 rng(12345);
       for (int r = 0; r < rounds; ++r) {
-        auto pids = pool.worker_pids();
-        if (pids.empty()) continue;
+        std::vector<pid_t> pids;
+        if (!faults::eventually([&] { return !(pids = pool.worker_pids()).empty(); })) return;  // on demand
         const auto replaced = pool.workers_replaced();
         pid_t victim = pids[rng() % pids.size()];
         if (kill(victim, SIGKILL) != 0) continue;

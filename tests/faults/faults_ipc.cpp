@@ -89,4 +89,29 @@ TEST(DeadParticipants, AConsumerKilledWhileBlockedInGetTakesNothingWithIt) {
   EXPECT_EQ(q.get(10s), "still here");
 }
 
+void put_large_then_die(Queue<std::string> q, std::size_t bytes, int items) {
+  for (int i = 0; i < items; ++i) q.put(std::string(bytes, static_cast<char>('a' + i)));
+  raise(SIGKILL);
+}
+
+TEST(DeadParticipants, LargeItemsOfAKilledProducerAreDeliveredOrFreedNeverLeaked) {
+  pid_t child_pid = 0;
+  {
+    Queue<std::string> q(0, 1 << 16);
+    Process p(&put_large_then_die, q, std::size_t{1} << 20, 3);
+    p.start();
+    child_pid = p.pid();
+    p.join();
+    ASSERT_EQ(p.exitcode(), -SIGKILL);
+    auto first = q.get(10s);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->size(), std::size_t{1} << 20);
+    EXPECT_EQ(first->front(), 'a');
+    // The other two are dropped with the queue, unread.
+  }
+  EXPECT_TRUE(faults::eventually([&] { return faults::segments_of(child_pid).empty(); }, 30s))
+      << "spilled items of a killed producer stayed in /dev/shm";
+  EXPECT_TRUE(faults::my_segments().empty());
+}
+
 }  // namespace

@@ -73,4 +73,13 @@ TEST_P(ParentDeath, DaemonProcessesAndPoolsDieWithTheirParent) {
 
 INSTANTIATE_TEST_SUITE_P(StartMethods, ParentDeath, ::testing::Values("spawn", "fork"));
 
+TEST(ParentDeath, NamedIpcObjectsOfAKilledProcessTreeAreRemoved) {
+  ASSERT_STRNE(TANDEM_FAULT_HARNESS, "");
+  for (int round = 0; round < 2 * faults::scale(); ++round) {
+    auto k = start_and_kill({"ipc"});
+    ASSERT_EQ(k.pids.size(), 1u);
+    expect_nothing_survives(k);
+  }
+}
+
 }  // namespace
