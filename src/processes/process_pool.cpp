@@ -1,4 +1,30 @@
 // ProcessPoolExecutor: the worker loop (child side) and the manager thread (parent side).
+//
+// Data flow (compare CPython's concurrent/futures/process.py):
+//
+//   submit() ──encode──► pending ──dispatch──► tasks ring ──► worker: claim, run, encode result
+//   (any thread)         (parent,              (shared memory,         │
+//                         under mu)             one per worker)        ▼
+//   Future ◄──deliver── manager thread ◄──drain── results ring ◄───────┘  + doorbell (eventfd) when
+//                       (polls doorbell            (shared memory)          the manager sleeps
+//                        + worker pidfds)
+//
+// * submit() encodes the call into a record (TaskWire + msgpack arguments, at most one ring's worth:
+//   RecordBuffer refuses more while encoding) and queues it in `pending`.
+// * dispatch gives a pending task to an idle worker, or, when none is idle and fewer than max_workers
+//   run, leaves it for the manager to start one (grow_locked); with every worker started it queues up
+//   to `prefetch` tasks behind a busy worker's running one (one, once tasks average over 0.2 ms).
+// * A task in a ring has a claim word (WorkerShared::claims, index in TaskWire::claim): the worker
+//   CASes it queued -> taken before running (then sets `started`, `current`, `deadline_ns` and rings
+//   the doorbell if the manager sleeps); cancel() CASes it queued -> cancelled, and the worker then
+//   answers kResultSkipped. The manager marks a future running once it sees its claim taken.
+// * Results come back in task order (ResultWire: value, error, initializer failure, skipped); the
+//   manager matches each to the front of the worker's `inflight` deque and delivers outside `mu`.
+// * A worker's death is seen on its pidfd: results already in the ring are good; if it had a task
+//   running (started != answered) that task fails (WorkerCrashed, or TimeoutError if the manager killed
+//   it for its deadline); tasks still queued in its ring go back to `pending`; the worker is replaced.
+//   A worker that dies before its loop is a start failure (kMaxStartFailures in a row break the pool).
+// * Shutdown: a kTaskStop record per worker once nothing is pending or in flight, then reap.
 #include "tandem/process_pool.hpp"
 
 #include <poll.h>
