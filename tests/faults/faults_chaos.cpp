@@ -34,7 +34,7 @@ long busy_square(int i) {
 
 TEST(PoolKillChaos, KilledWorkersAreReplacedAndOnlyTheirRunningTasksFail) {
   const int n = 600 * faults::scale();
-  const int rounds = 40 * faults::scale();
+  const int rounds = 100 * faults::scale();
   const auto fds_before = faults::open_fds();
   std::size_t kills = 0;
   {
