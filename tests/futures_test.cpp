@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -24,6 +25,15 @@ struct CustomError : std::runtime_error {
 };
 
 }  // namespace
+
+// The seed's idiom: future_to_url = {executor.submit(load_url, url): url for url in URLS}
+TEST(Future, FuturesAreMapKeys) {
+  tandem::Promise<int> a, b;
+  std::unordered_map<tandem::Future<int>, std::string> names{{a.get_future(), "a"}, {b.get_future(), "b"}};
+  EXPECT_EQ(names.size(), 2u);
+  EXPECT_EQ(names.at(a.get_future()), "a");  // another handle to the same state finds it
+  EXPECT_EQ(names.at(b.get_future()), "b");
+}
 
 TEST(Future, StartsPendingAndNotDone) {
   Promise<int> p;

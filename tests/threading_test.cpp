@@ -32,6 +32,24 @@ TEST(Event, SetWakesWaitersAndClearResets) {
   EXPECT_FALSE(e.wait(0ms));
 }
 
+// Python: threads = [Thread(target=f, args=(i,)) for i in range(n)]
+TEST(Thread, ThreadsLiveInAVectorAndMove) {
+  std::atomic<int> sum{0};
+  std::vector<tandem::Thread> threads;
+  for (int i = 1; i <= 4; ++i) threads.emplace_back([&sum](int v) { sum += v; }, i);
+  for (auto& t : threads) t.start();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(sum.load(), 10);
+  tandem::Thread a([&sum] { sum += 100; });
+  tandem::Thread b(std::move(a));
+  b.start();
+  b = tandem::Thread([&sum] { sum += 1000; });  // joins the started one first
+  EXPECT_EQ(sum.load(), 110);
+  b.start();
+  b.join();
+  EXPECT_EQ(sum.load(), 1110);
+}
+
 TEST(Thread, ReprFollowsPythonsLifecycle) {
   Event go;
   Thread t({.target_name = "spin"}, [&] { go.wait(); });

@@ -462,3 +462,12 @@ AsCompleted<T> as_completed(std::vector<Future<T>> futures, std::chrono::duratio
 }
 
 }  // namespace tandem
+
+/// Futures hash by their shared state, so that they can be map keys, as in the seed's
+/// `{executor.submit(load_url, url): url for url in URLS}`: std::unordered_map<Future<T>, std::string>.
+template <class T>
+struct std::hash<tandem::Future<T>> {
+  std::size_t operator()(const tandem::Future<T>& f) const noexcept {
+    return std::hash<const void*>()(f.state_base());
+  }
+};

@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -237,6 +238,7 @@ class Process {
   };
 
   template <class F, class... Args>
+    requires(!std::same_as<std::remove_cvref_t<F>, Process>)
   explicit Process(F&& target, Args&&... args)
       : Process(Options{}, std::forward<F>(target), std::forward<Args>(args)...) {}
   template <class F, class... Args>
@@ -247,6 +249,11 @@ class Process {
 
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
+  /// Movable, so that processes can live in a std::vector (Python: [Process(...) for _ in range(n)]).
+  /// A moved-from Process is like one never started. Assigning over a started Process stops and reaps
+  /// its child first, as its destructor would.
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
   ~Process();
 
   /// Starts the child. Throws InvalidStateError if already started, std::system_error if the OS

@@ -86,6 +86,11 @@ class Thread {
   Thread(ThreadOptions options, std::function<void()> target);
   Thread(const Thread&) = delete;
   Thread& operator=(const Thread&) = delete;
+  /// Movable, so that threads can live in a std::vector (Python: [Thread(...) for _ in range(n)]).
+  /// A moved-from Thread may only be destroyed or assigned to. Assigning over a started Thread joins
+  /// it first, as its destructor would.
+  Thread(Thread&&) noexcept = default;
+  Thread& operator=(Thread&& other) noexcept;
   ~Thread();
 
   /// Starts the thread. Throws std::logic_error if called twice (Python: RuntimeError).

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "../sys/errors.hpp"
@@ -265,6 +266,24 @@ Process::Process(Options options, detail::Launch launch)
       launch_(std::move(launch)),
       parent_pid_(getpid()) {
   if (name_.empty()) name_ = "Process-" + std::to_string(process_counter.fetch_add(1) + 1);
+}
+
+Process::Process(Process&& other) noexcept
+    : method_(other.method_), daemon_(other.daemon_), parent_pid_(other.parent_pid_) {
+  std::unique_lock lock(other.mu_);
+  name_ = std::move(other.name_);
+  launch_ = std::move(other.launch_);
+  pid_ = std::exchange(other.pid_, 0);
+  pidfd_ = std::exchange(other.pidfd_, -1);
+  exitcode_ = std::exchange(other.exitcode_, std::nullopt);
+}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    this->~Process();  // stops and reaps a started child, as destruction does
+    new (this) Process(std::move(other));
+  }
+  return *this;
 }
 
 Process::~Process() {

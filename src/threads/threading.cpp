@@ -103,6 +103,14 @@ Thread::~Thread() {
   }
 }
 
+Thread& Thread::operator=(Thread&& other) noexcept {
+  if (this != &other) {
+    this->~Thread();  // joins a started thread, as destruction does
+    new (this) Thread(std::move(other));
+  }
+  return *this;
+}
+
 void Thread::start() {
   {
     std::lock_guard lock(shared_->mu);

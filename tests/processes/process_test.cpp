@@ -174,6 +174,30 @@ TEST_P(ProcessTest, ADaemonStartsFromManyThreadsAtOnce) {
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessTest, ::testing::Values(StartMethod::spawn, StartMethod::fork),
                          [](const auto& info) { return std::string(tandem::to_string(info.param)); });
 
+// Python: procs = [Process(target=f, args=(i,)) for i in range(n)]
+TEST(Process, ProcessesLiveInAVectorAndMove) {
+  std::vector<Process> procs;
+  for (int i = 0; i < 4; ++i) procs.emplace_back(&exit_with, i);
+  for (auto& p : procs) p.start();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(procs[i].join());
+    EXPECT_EQ(procs[i].exitcode(), i);
+  }
+  tandem::ipc::Event never, started;
+  Process running(&set_then_wait, started, never);
+  running.start();
+  ASSERT_TRUE(started.wait(60s));
+  const pid_t pid = running.pid();
+  Process moved(std::move(running));
+  EXPECT_EQ(moved.pid(), pid);
+  EXPECT_EQ(running.pid(), 0);  // like one never started
+  moved = Process(&exit_with, 3);  // stops and reaps the running child first
+  EXPECT_NE(::kill(pid, 0), 0);
+  moved.start();
+  EXPECT_TRUE(moved.join());
+  EXPECT_EQ(moved.exitcode(), 3);
+}
+
 TEST(Process, DefaultNamesAreNumberedLikePython) {
   Process a(&exit_with, 0), b(&exit_with, 0);
   EXPECT_EQ(a.name().rfind("Process-", 0), 0u);
