@@ -167,6 +167,16 @@ class ReadyQueue {
       head_ = item;
     tail_ = item;
   }
+  /// Moves every item of `other` to the end of this queue.
+  void append(ReadyQueue& other) noexcept {
+    if (!other.head_) return;
+    if (tail_)
+      tail_->next_ready_ = other.head_;
+    else
+      head_ = other.head_;
+    tail_ = other.tail_;
+    other.head_ = other.tail_ = nullptr;
+  }
   /// Moves every item out into a new queue (the loop runs only what was ready when a phase began).
   ReadyQueue take() noexcept {
     ReadyQueue out;
