@@ -123,7 +123,6 @@ void TaskCoreBase::remove_done_waiter(DoneWaiter* w) noexcept {
 }
 
 void TaskCoreBase::wake() noexcept {
-  waiting_on_ = nullptr;
   if (scheduled_) return;
   scheduled_ = true;
   add_ref();  // the ready queue's: dropped in run_ready
@@ -151,6 +150,8 @@ void TaskCoreBase::step() noexcept {
       return;
     }
   }
+  // From here on the task acts on its wake-up: a cancel() now is for its next suspension point.
+  waiting_on_ = nullptr;
   EventLoop& loop = *loop_;
   auto* previous = loop.current_task();
   loop.set_current_task(this);

@@ -18,11 +18,12 @@
 // is not suspended, its next one — throw tandem::CancelledError. It unwinds through nested co_awaits,
 // runs destructors, and may be caught. A task whose coroutine lets CancelledError escape ends
 // "cancelled". A co_await that completes without suspending (an already-set Event, an uncontended
-// Lock) is not a suspension point, exactly as in asyncio. One deliberate difference: if the awaited
-// thing already happened (the task was woken holding the lock, the queue item, the timer) and cancel()
-// arrives before the task ran again, that co_await still completes and the *next* suspension point
-// throws (or the task ends cancelled if it finishes first) — asyncio would throw at once and must then
-// re-queue what it was handed; here nothing handed over can be lost.
+// Lock) is not a suspension point, exactly as in asyncio. A suspension point stays one until the task
+// runs again: if what it awaited already happened (the task was woken holding the lock, a permit, the
+// queue item, or its timer fired) and cancel() arrives before the task ran, that co_await throws
+// CancelledError all the same, and what it was handed goes back — the lock or permit to the next
+// waiter, the item to the queue — so nothing handed over is lost and a `scoped()` block is not entered
+// (asyncio's rule).
 //
 // A task that failed and whose exception nobody looked at (result(), exception(), co_await) is
 // reported on stderr when its last handle goes away ("Task exception was never retrieved").
@@ -117,13 +118,14 @@ class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
     must_cancel_ = false;
     return true;
   }
+  /// Parks the task on `s` until it runs again: until then (woken or not) cancel() goes to
+  /// s->cancel_wait(), so a wake-up that the task has not acted on yet can still be undone.
   void suspend_on(Suspension* s, std::coroutine_handle<> h) noexcept {
     waiting_on_ = s;
     resume_point_ = h;
   }
   /// Makes the parked task runnable again (next loop iteration).
   void wake() noexcept;
-  bool is_waiting() const noexcept { return waiting_on_ != nullptr; }
 
   /// Called by the root coroutine's final_suspend (the frame is destroyed inside).
   virtual void on_final() noexcept = 0;
@@ -397,7 +399,9 @@ class AwaitTask final : DoneWaiter, Suspension {
     task_->wake();
   }
   bool cancel_wait() noexcept override {
-    if (propagate_) return core_->cancel(task_->cancel_message());
+    // Still running: asyncio passes the request on and keeps waiting for the task to unwind. Once it
+    // is done (we were woken but have not run yet), only the waiter is cancelled.
+    if (propagate_ && !core_->done()) return core_->cancel(task_->cancel_message());
     core_->remove_done_waiter(this);
     registered_ = false;
     cancelled_ = true;
