@@ -95,6 +95,20 @@ int TaskCoreBase::uncancel() noexcept {
   return cancel_requests_;
 }
 
+void TaskCoreBase::check() {
+  switch (status()) {
+    case Status::pending:
+      throw InvalidStateError("task '" + name() + "' is not done yet: co_await it instead of calling result()");
+    case Status::cancelled:
+      throw cancelled_error();
+    case Status::failed:
+      mark_retrieved();
+      std::rethrow_exception(error());
+    case Status::finished:
+      break;
+  }
+}
+
 CancelledError TaskCoreBase::cancelled_error() const {
   if (!cancel_message().empty()) return CancelledError(cancel_message());
   return CancelledError("task '" + name() + "' was cancelled");
@@ -222,6 +236,12 @@ TaskCoreBase& current_task_for(const char* what) {
 }
 
 }  // namespace detail
+
+AnyTask current_task() {
+  auto* loop = EventLoop::running_loop();
+  if (!loop || !loop->current_task()) return {};
+  return AnyTask(loop->current_task());
+}
 
 std::string current_task_name() {
   auto* loop = EventLoop::running_loop();
