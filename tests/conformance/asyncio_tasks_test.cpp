@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,21 @@ using aio::conformance::run_async_test;
 namespace {
 
 Task<std::string> echo(std::string s) { co_return s; }
+
+// test_as_completed_duplicate_coroutines: a task given twice is yielded once (asyncio takes set(fs)).
+// Here with tasks, since a tandem coroutine (Task<T>) cannot be given twice.
+TEST(AsyncioTasks, AsCompletedDuplicateTasks) {
+  run_async_test([]() -> Task<void> {
+    auto c = aio::create_task(echo("ham"));
+    std::vector<aio::TaskHandle<std::string>> aws{c, c, aio::create_task(echo("spam"))};
+    auto it = aio::as_completed(std::move(aws));
+    EXPECT_EQ(it.remaining(), 2u);
+    std::vector<std::string> result;
+    while (auto t = co_await it.next()) result.push_back(t->result());
+    EXPECT_EQ(std::set<std::string>(result.begin(), result.end()), (std::set<std::string>{"ham", "spam"}));
+    EXPECT_EQ(result.size(), 2u);
+  });
+}
 
 // As in asyncio, a task keeps its result for every handle after gather() or wait_for() returned it
 // (tandem moved it out of the shared task into the first caller that awaited it as an rvalue).
