@@ -5,6 +5,9 @@
 //                              start (every frame on a page the kernel must first zero); later rounds
 //                              reuse the memory, as a long-running program does.
 //   bench_aio echo-server PORT the streams echo server; prints "ready", serves until killed.
+//   bench_aio lock TASKS ACQ   TASKS tasks each take one aio::Lock ACQ times, yielding (sleep(0))
+//                              while they hold it: every acquisition is contended, a release and a
+//                              wake-up. One JSON line with the acquisitions per second.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -27,6 +30,23 @@ aio::Task<double> spawn_all(long n) {
   tasks.reserve(static_cast<std::size_t>(n));
   for (long i = 0; i < n; ++i) tasks.push_back(aio::create_task(yield_once()));
   co_await aio::gather(std::move(tasks));
+  co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+aio::Task<void> lock_worker(aio::Lock& lock, long acquisitions) {
+  for (long i = 0; i < acquisitions; ++i) {
+    auto guard = co_await lock.scoped();
+    co_await aio::sleep(0.0);
+  }
+}
+
+aio::Task<double> contend(long tasks, long acquisitions) {
+  aio::Lock lock;
+  std::vector<aio::TaskHandle<void>> workers;
+  workers.reserve(static_cast<std::size_t>(tasks));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < tasks; ++i) workers.push_back(aio::create_task(lock_worker(lock, acquisitions)));
+  co_await aio::gather(std::move(workers));
   co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -69,10 +89,18 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (mode == "lock" && argc > 3) {
+    const long tasks = std::atol(argv[2]), acquisitions = std::atol(argv[3]);
+    if (tasks <= 0 || acquisitions <= 0) return 2;
+    const double seconds = aio::run(contend(tasks, acquisitions));
+    std::printf("{\"impl\": \"tandem\", \"acquisitions\": %ld, \"seconds\": %.6f, \"per_second\": %.0f}\n",
+                tasks * acquisitions, seconds, static_cast<double>(tasks * acquisitions) / seconds);
+    return 0;
+  }
   if (mode == "echo-server" && argc > 2) {
     aio::run(serve(static_cast<std::uint16_t>(std::atoi(argv[2]))));
     return 0;
   }
-  std::fprintf(stderr, "usage: bench_aio tasks N [ROUNDS] | bench_aio echo-server PORT\n");
+  std::fprintf(stderr, "usage: bench_aio tasks N [ROUNDS] | bench_aio lock TASKS ACQ | bench_aio echo-server PORT\n");
   return 2;
 }

@@ -80,22 +80,57 @@ void TimerHeap::sift_down(std::size_t i) noexcept {
   place(i, n);
 }
 
+// ---- callbacks ------------------------------------------------------------------------------------
+
+/// Where a callback item's memory comes from: the loop thread's pool for call_soon, the ordinary heap
+/// for call_soon_threadsafe (a pool would give each posting thread pages of its own to keep).
+struct HeapAllocated {};
+
+/// A callback waiting in the ready queue (call_soon, or posted from another thread).
+template <class Allocation>
+class CallbackItem final : public ReadyItem, public Allocation {
+ public:
+  explicit CallbackItem(std::function<void()> fn) : fn_(std::move(fn)) {}
+  void run_ready(bool execute) noexcept override {
+    std::unique_ptr<CallbackItem> self(this);
+    if (execute) EventLoop::running_loop()->run_callback_now(fn_);
+  }
+
+ private:
+  std::function<void()> fn_;
+};
+using LocalCallback = CallbackItem<PoolAllocated>;
+using PostedCallback = CallbackItem<HeapAllocated>;
+
 // ---- cross-thread queue ---------------------------------------------------------------------------
 
 /// The part of a loop other threads talk to. Shared, so that a producer holding it can outlive the loop:
 /// after close() posts are refused instead of touching freed memory.
+///
+/// Posts wait here as ready items until the loop takes them, in posting order, to the end of its
+/// ready queue: when epoll reports the eventfd, or earlier — before the loop queues anything of its
+/// own (call_soon, a task's wake-up) while posts are pending, so that a callback posted before a
+/// call_soon runs before it, as in asyncio, whose call_soon_threadsafe appends to the same queue.
 class Remote {
  public:
   Remote() : efd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (efd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   }
-  ~Remote() { ::close(efd_); }
+  ~Remote() {
+    close();
+    ::close(efd_);
+  }
   int fd() const noexcept { return efd_; }
+  /// True while posts wait to be taken. Read without the lock by the loop, so only a hint — except
+  /// that a post which happened before the loop's check (through any synchronization) is always seen.
+  const std::atomic<bool>& pending() const noexcept { return pending_; }
 
   bool post(std::function<void()>&& fn) {
+    auto item = std::make_unique<PostedCallback>(std::move(fn));
     std::lock_guard lock(mu_);
     if (closed_) return false;
-    queue_.push_back(std::move(fn));
+    queue_.push_back(item.release());
+    pending_.store(true, std::memory_order_relaxed);
     if (!signaled_) {  // one write per batch: producers do not pay a syscall each
       signaled_ = true;
       std::uint64_t one = 1;
@@ -103,26 +138,38 @@ class Remote {
     }
     return true;
   }
-  void drain(std::vector<std::function<void()>>& out) {
+  /// Moves every post to the end of `ready`, in posting order. The eventfd stays as it is: epoll
+  /// reports it once more and drain() finds nothing.
+  void take(ReadyQueue& ready) {
+    std::lock_guard lock(mu_);
+    ready.append(queue_);
+    pending_.store(false, std::memory_order_relaxed);
+  }
+  /// take(), after epoll reported the eventfd.
+  void drain(ReadyQueue& ready) {
     std::uint64_t value;
     [[maybe_unused]] auto r = ::read(efd_, &value, sizeof value);
     std::lock_guard lock(mu_);
-    out.swap(queue_);
+    ready.append(queue_);
+    pending_.store(false, std::memory_order_relaxed);
     signaled_ = false;
   }
   void close() {
-    std::vector<std::function<void()>> dropped;
+    ReadyQueue dropped;
     {
       std::lock_guard lock(mu_);
       closed_ = true;
-      dropped.swap(queue_);
+      dropped.append(queue_);
+      pending_.store(false, std::memory_order_relaxed);
     }
+    while (auto* item = dropped.pop_front()) item->run_ready(false);
   }
 
  private:
   int efd_;
   std::mutex mu_;
-  std::vector<std::function<void()>> queue_;
+  ReadyQueue queue_;
+  std::atomic<bool> pending_{false};
   bool signaled_ = false;
   bool closed_ = false;
 };
@@ -142,21 +189,6 @@ class CallbackTimer : public TimerNode {
   bool cancelled = false;
   bool fired = false;
 };
-
-namespace {
-/// A call_soon() callback waiting in the ready queue.
-class CallbackItem final : public ReadyItem, public PoolAllocated {
- public:
-  explicit CallbackItem(std::function<void()> fn) : fn_(std::move(fn)) {}
-  void run_ready(bool execute) noexcept override {
-    std::unique_ptr<CallbackItem> self(this);
-    if (execute) EventLoop::running_loop()->run_callback_now(fn_);
-  }
-
- private:
-  std::function<void()> fn_;
-};
-}  // namespace
 
 }  // namespace detail
 
@@ -195,6 +227,7 @@ EventLoop::EventLoop() : EventLoop(LoopOptions{}) {}
 
 EventLoop::EventLoop(const LoopOptions& options)
     : remote_(std::make_shared<detail::Remote>()),
+      posts_pending_(&remote_->pending()),
       debug_(options.debug.value_or(debug_from_env())),
       slow_callback_duration_(options.slow_callback_duration) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -290,9 +323,7 @@ void EventLoop::run_once() {
   for (int i = 0; i < n; ++i) {
     int fd = events[i].data.fd;
     if (fd == remote_->fd()) {
-      std::vector<std::function<void()>> posted;
-      remote_->drain(posted);
-      for (auto& fn : posted) call_soon(std::move(fn));
+      remote_->drain(ready_);
     } else if (fd == signal_fd_) {
       drain_signals();
     } else {
@@ -363,7 +394,9 @@ void EventLoop::report(std::string_view line) const {
   }
 }
 
-void EventLoop::call_soon(std::function<void()> fn) { ready_.push_back(new detail::CallbackItem(std::move(fn))); }
+void EventLoop::call_soon(std::function<void()> fn) { schedule(new detail::LocalCallback(std::move(fn))); }
+
+void EventLoop::take_posted() noexcept { remote_->take(ready_); }
 
 TimerHandle EventLoop::call_later(Duration delay, std::function<void()> fn) {
   return call_at(Clock::now() + delay, std::move(fn));

@@ -10,21 +10,37 @@ void Event::set() noexcept {
 
 void Lock::release() {
   if (!locked_) throw InvalidStateError("Lock::release(): the lock is not acquired");
-  if (auto* n = waiters_.pop_front())
-    detail::ParkedWaiter::from(n)->wake_up();  // ownership passes to it: stays locked
-  else
-    locked_ = false;
+  locked_ = false;
+  wake_first();
+}
+
+// Unlocked, the first waiter is woken to take it. Only one at a time: the others stay parked, so a
+// cancelled wake-up passes the turn on in FIFO order (asyncio's _wake_up_first).
+void Lock::wake_first() noexcept {
+  if (waking_) return;
+  if (auto* n = waiters_.pop_front()) {
+    waking_ = true;
+    detail::ParkedWaiter::from(n)->wake_up();
+  }
 }
 
 void Semaphore::release() {
-  if (auto* n = waiters_.pop_front())
-    detail::ParkedWaiter::from(n)->wake_up();  // the permit goes straight to it
-  else
-    ++value_;
+  ++value_;
+  hand_out();
+}
+
+void Semaphore::hand_out() noexcept {
+  while (value_ > 0) {
+    auto* n = waiters_.pop_front();
+    if (!n) break;
+    --value_;  // the permit is the woken waiter's from now on
+    ++waking_;
+    detail::ParkedWaiter::from(n)->wake_up();
+  }
 }
 
 void BoundedSemaphore::release() {
-  if (waiters_.empty() && value_ >= bound_)
+  if (value_ >= bound_)
     throw InvalidStateError("BoundedSemaphore released too many times (more release() than acquire())");
   Semaphore::release();
 }
@@ -58,11 +74,21 @@ Task<void> Condition::wait() {
       error = std::current_exception();
     }
   }
-  if (error) std::rethrow_exception(error);
+  if (error) {
+    // The wait may have been notified before the error (a cancel() after notify() woke it, or while
+    // it re-acquired the lock): pass a notification on rather than lose it. At worst another waiter
+    // wakes for nothing, which a condition variable allows (asyncio does the same since 3.13).
+    wake(1);
+    std::rethrow_exception(error);
+  }
 }
 
 void Condition::notify(std::size_t n) {
   if (!lock_->locked()) throw InvalidStateError("Condition::notify(): acquire the lock first");
+  wake(n);
+}
+
+void Condition::wake(std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     auto* w = waiters_.pop_front();
     if (!w) break;

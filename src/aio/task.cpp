@@ -95,6 +95,20 @@ int TaskCoreBase::uncancel() noexcept {
   return cancel_requests_;
 }
 
+void TaskCoreBase::check() {
+  switch (status()) {
+    case Status::pending:
+      throw InvalidStateError("task '" + name() + "' is not done yet: co_await it instead of calling result()");
+    case Status::cancelled:
+      throw cancelled_error();
+    case Status::failed:
+      mark_retrieved();
+      std::rethrow_exception(error());
+    case Status::finished:
+      break;
+  }
+}
+
 CancelledError TaskCoreBase::cancelled_error() const {
   if (!cancel_message().empty()) return CancelledError(cancel_message());
   return CancelledError("task '" + name() + "' was cancelled");
@@ -123,7 +137,6 @@ void TaskCoreBase::remove_done_waiter(DoneWaiter* w) noexcept {
 }
 
 void TaskCoreBase::wake() noexcept {
-  waiting_on_ = nullptr;
   if (scheduled_) return;
   scheduled_ = true;
   add_ref();  // the ready queue's: dropped in run_ready
@@ -151,6 +164,8 @@ void TaskCoreBase::step() noexcept {
       return;
     }
   }
+  // From here on the task acts on its wake-up: a cancel() now is for its next suspension point.
+  waiting_on_ = nullptr;
   EventLoop& loop = *loop_;
   auto* previous = loop.current_task();
   loop.set_current_task(this);
@@ -221,6 +236,12 @@ TaskCoreBase& current_task_for(const char* what) {
 }
 
 }  // namespace detail
+
+AnyTask current_task() {
+  auto* loop = EventLoop::running_loop();
+  if (!loop || !loop->current_task()) return {};
+  return AnyTask(loop->current_task());
+}
 
 std::string current_task_name() {
   auto* loop = EventLoop::running_loop();

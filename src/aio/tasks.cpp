@@ -107,11 +107,12 @@ void WaitTasks::on_timer(TimerNode* n) noexcept {
 }
 
 bool WaitTasks::cancel_wait() noexcept {
-  if (propagate_) {
+  if (propagate_ && !satisfied_) {
     propagated_ = true;
     cancel_children();
     return true;  // we keep waiting: the children's own outcomes decide
   }
+  // Otherwise this waiter alone is cancelled (also when it was already woken, but has not run yet).
   cancelled_ = true;
   finish();
   return true;

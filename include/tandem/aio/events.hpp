@@ -19,6 +19,7 @@
 // default) is named on stderr — "a blocking call froze every other task" made visible.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -95,7 +96,9 @@ class EventLoop {
   TimerHandle call_later(Duration delay, std::function<void()> fn);
   /// Schedules fn at `when` on the loop's clock.
   TimerHandle call_at(TimePoint when, std::function<void()> fn);
-  /// Like call_soon, from any thread; wakes the loop if it sleeps in epoll. Returns false (and drops fn)
+  /// Like call_soon, from any thread; wakes the loop if it sleeps in epoll. Callbacks run in the order
+  /// they were scheduled, posted or not: one posted before a call_soon (on the loop's thread, or in
+  /// another thread that then told the loop's thread) runs before it. Returns false (and drops fn)
   /// when the loop has already been destroyed-or-closed, so a late producer cannot crash it.
   bool call_soon_threadsafe(std::function<void()> fn);
 
@@ -137,7 +140,12 @@ class EventLoop {
   static EventLoop* running_loop() noexcept;
 
   // ---- for tandem's own awaitables (not API) -----------------------------------------------------
-  void schedule(detail::ReadyItem* item) noexcept { ready_.push_back(item); }
+  /// Queues a step or callback. Posts from other threads that are still waiting go first: everything
+  /// runs in the order it was made ready (see Remote in events.cpp).
+  void schedule(detail::ReadyItem* item) noexcept {
+    if (posts_pending_->load(std::memory_order_relaxed)) take_posted();
+    ready_.push_back(item);
+  }
   void add_timer(detail::TimerNode* n) { timers_.push(n); }
   void remove_timer(detail::TimerNode* n) noexcept { timers_.remove(n); }
   detail::TaskCoreBase* current_task() const noexcept { return current_task_; }
@@ -172,10 +180,12 @@ class EventLoop {
   void dispatch_fd(int fd, std::uint32_t events);
   void drain_signals();
   void run_ready(detail::ReadyItem* item);
+  void take_posted() noexcept;
 
   int epfd_ = -1;
   int signal_fd_ = -1;
   std::shared_ptr<detail::Remote> remote_;
+  const std::atomic<bool>* posts_pending_;  // inside *remote_: read on every schedule(), without a call
   detail::ReadyQueue ready_;
   detail::TimerHeap timers_;
   std::vector<FdEntry> fds_;

@@ -1,8 +1,11 @@
 // tandem/aio/locks.hpp — synchronization between tasks of one loop (Python: asyncio.locks).
 //
 // Not thread-safe (like asyncio's): they coordinate tasks on the same loop. Every wait is a suspension
-// point: cancelling a task parked in one removes it from the wait list at once, and whatever the
-// primitive hands over (the lock, a permit) is handed to the next waiter instead, in FIFO order.
+// point, served in FIFO order. Cancelling a task parked in one removes it from the wait list at once;
+// cancelling it after it was woken but before it ran (see task.hpp) still makes its co_await throw
+// CancelledError, and what the wake-up gave it (the lock, a permit, a notification) goes to the next
+// waiter — so a scoped() block is never entered by a cancelled task, and nothing is lost (asyncio's
+// rules, Python 3.12; Condition's notification as in 3.13).
 //
 //   aio::Lock lock;
 //   {
@@ -77,40 +80,48 @@ class Event {
   detail::List waiters_;
 };
 
-/// A mutual-exclusion lock for tasks (Python: asyncio.Lock). Fair: FIFO hand-over on release.
+/// A mutual-exclusion lock for tasks (Python: asyncio.Lock). Fair: release() unlocks it and wakes the
+/// first waiter, which takes the lock when it runs; until then no newcomer can take it (acquire()
+/// waits behind the woken one), and if the woken one is cancelled first, the next waiter is woken.
 class Lock {
  public:
   Lock() = default;
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
 
+  /// True while a task holds the lock (false between a release() and the woken waiter's turn, as in
+  /// asyncio, although that waiter is the only one that can take it then).
   bool locked() const noexcept { return locked_; }
-  /// Releases the lock, handing it to the first waiter. Throws InvalidStateError if not locked.
+  /// Releases the lock and wakes the first waiter. Throws InvalidStateError if not locked.
   void release();
 
   class Acquire : protected detail::ParkedWaiter {
    public:
     explicit Acquire(Lock& l) noexcept : l_(l) {}
     bool await_ready() noexcept {
-      if (!l_.locked_ && l_.waiters_.empty()) {
+      if (!l_.locked_ && !l_.waking_ && l_.waiters_.empty()) {
         l_.locked_ = true;
         return true;
       }
       return false;
     }
     bool await_suspend(std::coroutine_handle<> h) { return park(l_.waiters_, h, "Lock::acquire"); }
-    bool await_resume() const {
+    bool await_resume() {
       throw_if_cancelled();
-      return true;  // the lock was handed to us by release()
+      if (woken_) l_.take_over();
+      return true;
     }
 
    protected:
     Lock& l_;
+
+   private:
+    void give_back() noexcept override { l_.pass_over(); }
   };
   class ScopedAcquire final : public Acquire {
    public:
     using Acquire::Acquire;
-    Releaser<Lock> await_resume() const {
+    Releaser<Lock> await_resume() {
       Acquire::await_resume();
       return Releaser<Lock>(&l_);
     }
@@ -122,11 +133,24 @@ class Lock {
 
  private:
   friend class Condition;
+  void wake_first() noexcept;
+  void take_over() noexcept {
+    waking_ = false;
+    locked_ = true;
+  }
+  void pass_over() noexcept {  // the woken waiter was cancelled before it ran
+    waking_ = false;
+    if (!locked_) wake_first();
+  }
   bool locked_ = false;
+  bool waking_ = false;  // a woken waiter has not run yet: the lock is its to take
   detail::List waiters_;
 };
 
 /// A counter of permits (Python: asyncio.Semaphore). acquire() takes one, waiting while none is left.
+/// FIFO: release() hands the permit to the first waiter at once; while a woken waiter has not run yet,
+/// newcomers wait behind it even if permits are free (asyncio 3.12's rule), and it wakes as many
+/// of them as there are permits when it runs — or gives its permit back if it was cancelled first.
 class Semaphore {
  public:
   explicit Semaphore(std::size_t value = 1) noexcept : value_(value) {}
@@ -134,8 +158,9 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
   virtual ~Semaphore() = default;
 
-  /// True when acquire() would wait.
-  bool locked() const noexcept { return value_ == 0; }
+  /// True when acquire() would wait: no permit left, or tasks ahead of it (parked or woken).
+  bool locked() const noexcept { return value_ == 0 || waking_ > 0 || !waiters_.empty(); }
+  /// Permits left (those handed to woken waiters are theirs already).
   std::size_t value() const noexcept { return value_; }
   /// Returns a permit (to the first waiter, if any).
   virtual void release();
@@ -144,25 +169,27 @@ class Semaphore {
    public:
     explicit Acquire(Semaphore& s) noexcept : s_(s) {}
     bool await_ready() noexcept {
-      if (s_.value_ > 0 && s_.waiters_.empty()) {
-        --s_.value_;
-        return true;
-      }
-      return false;
+      if (s_.locked()) return false;
+      --s_.value_;
+      return true;
     }
     bool await_suspend(std::coroutine_handle<> h) { return park(s_.waiters_, h, "Semaphore::acquire"); }
-    bool await_resume() const {
+    bool await_resume() {
       throw_if_cancelled();
+      if (woken_) s_.took_permit();
       return true;
     }
 
    protected:
     Semaphore& s_;
+
+   private:
+    void give_back() noexcept override { s_.returned_permit(); }
   };
   class ScopedAcquire final : public Acquire {
    public:
     using Acquire::Acquire;
-    Releaser<Semaphore> await_resume() const {
+    Releaser<Semaphore> await_resume() {
       Acquire::await_resume();
       return Releaser<Semaphore>(&s_);
     }
@@ -173,6 +200,20 @@ class Semaphore {
 
  protected:
   std::size_t value_;
+
+ private:
+  /// Hands free permits to waiters, first come first served.
+  void hand_out() noexcept;
+  void took_permit() noexcept {
+    --waking_;
+    hand_out();
+  }
+  void returned_permit() noexcept {  // a woken waiter was cancelled before it ran
+    --waking_;
+    ++value_;
+    hand_out();
+  }
+  std::size_t waking_ = 0;  // woken waiters that have not run yet (each holds its permit)
   detail::List waiters_;
 };
 
@@ -189,7 +230,8 @@ class BoundedSemaphore final : public Semaphore {
 
 /// A condition variable for tasks (Python: asyncio.Condition). wait() releases the lock, waits for
 /// notify(), and re-acquires the lock before returning — also when cancelled, so the caller always
-/// holds the lock afterwards.
+/// holds the lock afterwards. A wait() that ends with an exception (cancelled, perhaps after it was
+/// notified) passes a notification on to the next waiter, so that none is lost (asyncio 3.13).
 class Condition {
  public:
   /// Uses its own Lock.
@@ -219,6 +261,7 @@ class Condition {
 
  private:
   class NotifyWait;
+  void wake(std::size_t n) noexcept;
   Lock own_;
   Lock* lock_;
   detail::List waiters_;

@@ -6,9 +6,16 @@
 //   int x = co_await q.get();               // waits while it is empty
 //   q.task_done();  co_await q.join();      // producer/consumer completion, as in Python
 //
-// Waiting getters and putters are served in FIFO order; an item is handed straight to a waiting getter.
-// A cancelled get() or put() leaves nothing behind (its waiter is unlinked; a cancelled put's item is
-// dropped). Not thread-safe: use call_soon_threadsafe to feed a queue from another thread.
+// Waiting getters and putters are served in FIFO order. An item put while getters wait is handed
+// straight to the first of them, and a place that frees up while putters wait is kept for the first
+// of them; until that task runs, the item or the place still counts against maxsize (so full() can be
+// true while qsize() < maxsize: qsize() counts the items get_nowait() can take).
+//
+// A get() or put() that is cancelled — while it waits, or after it was woken but before its task ran
+// (see task.hpp) — throws CancelledError and leaves nothing behind: its waiter is unlinked, the item
+// it was handed goes back to the head of the queue (or to the next getter), the place kept for it goes
+// to the next putter, and its own item is not put. As in asyncio, no item is lost or put twice.
+// Not thread-safe: use call_soon_threadsafe to feed a queue from another thread.
 #pragma once
 
 #include <algorithm>
@@ -27,10 +34,13 @@
 namespace tandem::aio {
 
 namespace detail {
+// Each store also takes back an item handed to a getter that was cancelled before it ran
+// (push_oldest): that item was put before every item stored now, so it goes where the oldest goes.
 template <class T>
 struct FifoStore {
   std::deque<T> items;
   void push(T v) { items.push_back(std::move(v)); }
+  void push_oldest(T v) { items.push_front(std::move(v)); }
   T pop() {
     T v = std::move(items.front());
     items.pop_front();
@@ -42,6 +52,7 @@ template <class T>
 struct LifoStore {
   std::vector<T> items;
   void push(T v) { items.push_back(std::move(v)); }
+  void push_oldest(T v) { items.insert(items.begin(), std::move(v)); }
   T pop() {
     T v = std::move(items.back());
     items.pop_back();
@@ -61,6 +72,7 @@ struct PriorityStore {
     items.push_back(std::move(v));
     std::push_heap(items.begin(), items.end(), Inverted{});
   }
+  void push_oldest(T v) { push(std::move(v)); }
   T pop() {
     std::pop_heap(items.begin(), items.end(), Inverted{});
     T v = std::move(items.back());
@@ -79,10 +91,12 @@ class BasicQueue {
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
 
+  /// Items get_nowait() can take now (not those already handed to a woken getter).
   std::size_t qsize() const noexcept { return store_.size(); }
   std::size_t maxsize() const noexcept { return maxsize_; }
   bool empty() const noexcept { return store_.size() == 0; }
-  bool full() const noexcept { return maxsize_ > 0 && store_.size() >= maxsize_; }
+  /// No room for another item: the stored ones and those handed to, or kept for, woken tasks fill it.
+  bool full() const noexcept { return maxsize_ > 0 && store_.size() + in_transit_ >= maxsize_; }
 
   /// Adds an item without waiting; throws QueueFull when full.
   void put_nowait(T item) {
@@ -104,10 +118,13 @@ class BasicQueue {
       return true;
     }
     bool await_suspend(std::coroutine_handle<> h) { return park(q_.putters_, h, "Queue::put"); }
-    void await_resume() const { throw_if_cancelled(); }
+    void await_resume() {
+      throw_if_cancelled();
+      if (woken_) q_.put_in_kept_place(std::move(*item_));
+    }
 
    private:
-    friend class BasicQueue;
+    void give_back() noexcept override { q_.free_kept_place(); }
     BasicQueue& q_;
     std::optional<T> item_;
   };
@@ -122,11 +139,13 @@ class BasicQueue {
     bool await_suspend(std::coroutine_handle<> h) { return park(q_.getters_, h, "Queue::get"); }
     T await_resume() {
       throw_if_cancelled();
+      if (woken_) q_.took_handed_item();
       return std::move(*slot_);
     }
 
    private:
     friend class BasicQueue;
+    void give_back() noexcept override { q_.return_handed_item(std::move(*slot_), task_->loop()); }
     BasicQueue& q_;
     std::optional<T> slot_;
   };
@@ -157,28 +176,65 @@ class BasicQueue {
  private:
   void push(T item) {
     ++unfinished_;
-    if (auto* n = getters_.pop_front()) {  // the queue is empty: hand it over directly
+    deliver(std::move(item), false);
+  }
+  /// To the first waiting getter (getters wait only while nothing is stored), else into the store.
+  void deliver(T item, bool oldest) {
+    if (auto* n = getters_.pop_front()) {
       auto* g = static_cast<Get*>(detail::ParkedWaiter::from(n));
       g->slot_.emplace(std::move(item));
+      ++in_transit_;
       g->wake_up();
-      return;
+    } else if (oldest) {
+      store_.push_oldest(std::move(item));
+    } else {
+      store_.push(std::move(item));
     }
-    store_.push(std::move(item));
   }
   T pop() {
     T item = store_.pop();
-    while (!full()) {  // room again: admit waiting putters in order
+    admit_putters();
+    return item;
+  }
+  /// Room again: wake waiting putters in order, keeping a place for each until it runs.
+  void admit_putters() noexcept {
+    while (!full()) {
       auto* n = putters_.pop_front();
       if (!n) break;
-      auto* p = static_cast<Put*>(detail::ParkedWaiter::from(n));
-      push(std::move(*p->item_));
-      p->wake_up();
+      ++in_transit_;
+      detail::ParkedWaiter::from(n)->wake_up();
     }
-    return item;
+  }
+  void took_handed_item() noexcept {
+    --in_transit_;
+    admit_putters();
+  }
+  void return_handed_item(T item, EventLoop& loop) noexcept {
+    --in_transit_;
+    try {
+      deliver(std::move(item), true);
+    } catch (...) {  // no memory for a place in the store: nothing can keep the item now
+      loop.report("tandem.aio: out of memory putting back a queue item of a cancelled get(); it was dropped");
+      admit_putters();
+    }
+  }
+  void put_in_kept_place(T item) {
+    --in_transit_;
+    try {
+      push(std::move(item));
+    } catch (...) {
+      admit_putters();  // the place is free again
+      throw;
+    }
+  }
+  void free_kept_place() noexcept {
+    --in_transit_;
+    admit_putters();
   }
 
   std::size_t maxsize_;
   std::size_t unfinished_ = 0;
+  std::size_t in_transit_ = 0;  // items handed to woken getters and places kept for woken putters
   Store store_;
   detail::List getters_, putters_, joiners_;
 };

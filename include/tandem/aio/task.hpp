@@ -18,11 +18,12 @@
 // is not suspended, its next one — throw tandem::CancelledError. It unwinds through nested co_awaits,
 // runs destructors, and may be caught. A task whose coroutine lets CancelledError escape ends
 // "cancelled". A co_await that completes without suspending (an already-set Event, an uncontended
-// Lock) is not a suspension point, exactly as in asyncio. One deliberate difference: if the awaited
-// thing already happened (the task was woken holding the lock, the queue item, the timer) and cancel()
-// arrives before the task ran again, that co_await still completes and the *next* suspension point
-// throws (or the task ends cancelled if it finishes first) — asyncio would throw at once and must then
-// re-queue what it was handed; here nothing handed over can be lost.
+// Lock) is not a suspension point, exactly as in asyncio. A suspension point stays one until the task
+// runs again: if what it awaited already happened (the task was woken holding the lock, a permit, the
+// queue item, or its timer fired) and cancel() arrives before the task ran, that co_await throws
+// CancelledError all the same, and what it was handed goes back — the lock or permit to the next
+// waiter, the item to the queue — so nothing handed over is lost and a `scoped()` block is not entered
+// (asyncio's rule).
 //
 // A task that failed and whose exception nobody looked at (result(), exception(), co_await) is
 // reported on stderr when its last handle goes away ("Task exception was never retrieved").
@@ -48,6 +49,8 @@
 #include "tandem/errors.hpp"
 
 namespace tandem::aio {
+
+class AnyTask;
 
 namespace detail {
 
@@ -77,6 +80,8 @@ class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
   void release() noexcept {
     if (--refs_ == 0) delete this;
   }
+  /// Someone besides the caller's one reference holds the task (another handle, the loop, a callback).
+  bool shared() const noexcept { return refs_ > 1; }
 
   EventLoop& loop() const noexcept { return *loop_; }
   Status status() const noexcept { return static_cast<Status>(status_); }
@@ -95,6 +100,9 @@ class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
   const std::string& cancel_message() const noexcept;
   std::exception_ptr error() const noexcept { return error_; }
   void mark_retrieved() noexcept { retrieved_ = true; }
+  /// Returns if the task finished; throws InvalidStateError while pending, CancelledError if cancelled,
+  /// or the task's own exception (which then counts as retrieved).
+  void check();
 
   /// Schedules fn(*this) with call_soon when the task is done (at once if it already is).
   void add_done_callback(std::function<void(TaskCoreBase&)> fn);
@@ -117,13 +125,14 @@ class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
     must_cancel_ = false;
     return true;
   }
+  /// Parks the task on `s` until it runs again: until then (woken or not) cancel() goes to
+  /// s->cancel_wait(), so a wake-up that the task has not acted on yet can still be undone.
   void suspend_on(Suspension* s, std::coroutine_handle<> h) noexcept {
     waiting_on_ = s;
     resume_point_ = h;
   }
   /// Makes the parked task runnable again (next loop iteration).
   void wake() noexcept;
-  bool is_waiting() const noexcept { return waiting_on_ != nullptr; }
 
   /// Called by the root coroutine's final_suspend (the frame is destroyed inside).
   virtual void on_final() noexcept = 0;
@@ -315,6 +324,16 @@ class TaskCore final : public TaskCoreBase {
     complete(std::move(err));
   }
 
+  /// The value for a handle given up (an rvalue): moved out if no one else holds the task, copied if
+  /// another handle may still read it (unless T cannot be copied). Rethrows like value().
+  T take_value() requires(!std::is_void_v<T>) {
+    auto& v = value();
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (shared()) return T(v);
+    }
+    return T(std::move(v));
+  }
+
   /// Valid once finished; rethrows CancelledError / the task's exception otherwise.
   Stored<T>& value() {
     check();
@@ -323,20 +342,6 @@ class TaskCore final : public TaskCoreBase {
       return unit;
     } else {
       return *value_;
-    }
-  }
-
-  void check() {
-    switch (status()) {
-      case Status::pending:
-        throw InvalidStateError("task '" + name() + "' is not done yet: co_await it instead of calling result()");
-      case Status::cancelled:
-        throw cancelled_error();
-      case Status::failed:
-        mark_retrieved();
-        std::rethrow_exception(error());
-      case Status::finished:
-        break;
     }
   }
 
@@ -385,7 +390,7 @@ class AwaitTask final : DoneWaiter, Suspension {
     if constexpr (std::is_void_v<T>) {
       core_->check();
     } else if constexpr (Move) {
-      return T(std::move(core_->value()));
+      return core_->take_value();
     } else {
       return static_cast<T&>(core_->value());
     }
@@ -397,7 +402,9 @@ class AwaitTask final : DoneWaiter, Suspension {
     task_->wake();
   }
   bool cancel_wait() noexcept override {
-    if (propagate_) return core_->cancel(task_->cancel_message());
+    // Still running: asyncio passes the request on and keeps waiting for the task to unwind. Once it
+    // is done (we were woken but have not run yet), only the waiter is cancelled.
+    if (propagate_ && !core_->done()) return core_->cancel(task_->cancel_message());
     core_->remove_done_waiter(this);
     registered_ = false;
     cancelled_ = true;
@@ -414,51 +421,34 @@ class AwaitTask final : DoneWaiter, Suspension {
 
 }  // namespace detail
 
-/// A task scheduled on a loop (Python: asyncio.Task), returned by create_task(). Copies share the task.
-/// All members are for the loop's thread.
-template <class T = void>
-class TaskHandle {
+namespace detail {
+
+/// What a handle to a scheduled task can do without knowing its result type: the shared members of
+/// TaskHandle<T> and AnyTask (Python: asyncio.Task). All are for the loop's thread; on an empty handle
+/// (default-constructed) each throws InvalidStateError.
+class TaskHandleBase {
  public:
-  using value_type = T;
-
-  TaskHandle() noexcept = default;
-  // Shares the core's reference counting with every other handle in tandem (futures.hpp's Ref).
-  explicit TaskHandle(detail::TaskCore<T>* core, bool adopt = true) noexcept : core_(core, adopt) {}
-
   bool valid() const noexcept { return static_cast<bool>(core_); }
 
   /// Requests cancellation (see the file comment). Returns false if the task is already done.
   /// `message` becomes the CancelledError's what().
   bool cancel(std::string message = {}) { return core().cancel(std::move(message)); }
-  bool cancelled() const { return core().status() == detail::TaskCoreBase::Status::cancelled; }
+  bool cancelled() const { return core().status() == TaskCoreBase::Status::cancelled; }
   bool done() const { return core().done(); }
   /// Number of pending cancellation requests (Python 3.11: Task.cancelling).
   int cancelling() const { return core().cancelling(); }
   /// Withdraws one cancellation request; returns the remaining count (Python 3.11: Task.uncancel).
   int uncancel() { return core().uncancel(); }
 
-  /// The result; throws InvalidStateError while pending, CancelledError if cancelled, or the task's own
-  /// exception. On an lvalue, a reference into the task (alive while any handle is); on an rvalue, moved.
-  decltype(auto) result() & {
-    if constexpr (std::is_void_v<T>)
-      core().check();
-    else
-      return static_cast<T&>(core().value());
-  }
-  T result() && {
-    if constexpr (std::is_void_v<T>)
-      core().check();
-    else
-      return T(std::move(core().value()));
-  }
-  /// The task's exception (nullptr if it succeeded); throws CancelledError / InvalidStateError like result().
+  /// The task's exception (nullptr if it succeeded); throws InvalidStateError while pending and
+  /// CancelledError if it was cancelled.
   std::exception_ptr exception() const {
     auto& c = core();
-    if (c.status() == detail::TaskCoreBase::Status::failed) {
+    if (c.status() == TaskCoreBase::Status::failed) {
       c.mark_retrieved();
       return c.error();
     }
-    if (c.status() != detail::TaskCoreBase::Status::finished) c.check();
+    c.check();
     return nullptr;
   }
 
@@ -472,10 +462,81 @@ class TaskHandle {
     return std::string("<Task ") + kStates[static_cast<int>(core().status())] + " name='" + core().name() + "'>";
   }
 
+  /// Whether both name the same task (Python: `is`), whatever their result types.
+  friend bool operator==(const TaskHandleBase& a, const TaskHandleBase& b) noexcept {
+    return a.core_.get() == b.core_.get();
+  }
+
+ protected:
+  TaskHandleBase() noexcept = default;
+  TaskHandleBase(TaskCoreBase* core, bool adopt) noexcept : core_(core, adopt) {}
+  // Copies only as the derived handle: assigning a TaskHandle<int> through a reference to its base
+  // must not be able to put another type's task into it.
+  TaskHandleBase(const TaskHandleBase&) noexcept = default;
+  TaskHandleBase(TaskHandleBase&&) noexcept = default;
+  TaskHandleBase& operator=(const TaskHandleBase&) noexcept = default;
+  TaskHandleBase& operator=(TaskHandleBase&&) noexcept = default;
+  ~TaskHandleBase() = default;
+
+  TaskCoreBase& core() const {
+    if (!core_) throw InvalidStateError("empty task handle");
+    return *core_;
+  }
+
+ private:
+  friend class tandem::aio::AnyTask;
+  tandem::detail::Ref<TaskCoreBase> core_;
+};
+
+}  // namespace detail
+
+/// Any scheduled task, whatever its result type (Python: the asyncio.Task that current_task()
+/// returns): cancel it, ask whether it is done, read cancelling()/uncancel(), compare it with a
+/// TaskHandle<T>. Every TaskHandle<T> converts to one. Members are those of detail::TaskHandleBase.
+class AnyTask : public detail::TaskHandleBase {
+ public:
+  /// Empty: valid() is false.
+  AnyTask() noexcept = default;
+  /// The task `h` names (shares it).
+  AnyTask(const detail::TaskHandleBase& h) noexcept : TaskHandleBase(h.core_.get(), false) {}
+  /// Shares the task `core` (tandem's own use: current_task()).
+  explicit AnyTask(detail::TaskCoreBase* core) noexcept : TaskHandleBase(core, false) {}
+  explicit operator bool() const noexcept { return valid(); }
+};
+
+/// A task scheduled on a loop (Python: asyncio.Task), returned by create_task(). Copies share the task.
+/// All members are for the loop's thread; the ones that do not need T (cancel, done, cancelling, name,
+/// exception, ...) are documented in detail::TaskHandleBase.
+template <class T = void>
+class TaskHandle : public detail::TaskHandleBase {
+ public:
+  using value_type = T;
+
+  TaskHandle() noexcept = default;
+  // Shares the core's reference counting with every other handle in tandem (futures.hpp's Ref).
+  explicit TaskHandle(detail::TaskCore<T>* core, bool adopt = true) noexcept : TaskHandleBase(core, adopt) {}
+
+  /// The result; throws InvalidStateError while pending, CancelledError if cancelled, or the task's own
+  /// exception. On an lvalue, a reference into the task (alive while any handle is); on an rvalue, the
+  /// value — moved out when no other handle shares the task, copied when one does (so that it can
+  /// still read it, as in asyncio), moved regardless if T cannot be copied.
+  decltype(auto) result() & {
+    if constexpr (std::is_void_v<T>)
+      typed().check();
+    else
+      return static_cast<T&>(typed().value());
+  }
+  T result() && {
+    if constexpr (std::is_void_v<T>)
+      typed().check();
+    else
+      return typed().take_value();
+  }
+
   /// Schedules fn(handle) with call_soon when the task is done (Python: add_done_callback).
   template <class F>
   void add_done_callback(F fn) {
-    core().add_done_callback([fn = std::move(fn)](detail::TaskCoreBase& c) mutable {
+    typed().add_done_callback([fn = std::move(fn)](detail::TaskCoreBase& c) mutable {
       fn(TaskHandle(static_cast<detail::TaskCore<T>*>(&c), false));
     });
   }
@@ -485,16 +546,13 @@ class TaskHandle {
   auto operator co_await() const& { return detail::AwaitTask<T, false>(core_ptr(), true); }
   auto operator co_await() && { return detail::AwaitTask<T, true>(core_ptr(), true); }
 
-  detail::TaskCore<T>* core_ptr() const {
-    if (!core_) throw InvalidStateError("empty TaskHandle");
-    return core_.get();
+  detail::TaskCore<T>* core_ptr() const { return &typed(); }
+  detail::TaskCore<T>* core_unchecked() const noexcept {
+    return valid() ? static_cast<detail::TaskCore<T>*>(&core()) : nullptr;
   }
-  detail::TaskCore<T>* core_unchecked() const noexcept { return core_.get(); }
-  friend bool operator==(const TaskHandle& a, const TaskHandle& b) noexcept { return a.core_.get() == b.core_.get(); }
 
  private:
-  detail::TaskCore<T>& core() const { return *core_ptr(); }
-  tandem::detail::Ref<detail::TaskCore<T>> core_;
+  detail::TaskCore<T>& typed() const { return static_cast<detail::TaskCore<T>&>(core()); }
 };
 
 template <class T>
@@ -514,6 +572,10 @@ template <class T>
 TaskHandle<T> create_task(Task<T> coro, std::string name = {}) {
   return get_running_loop().create_task(std::move(coro), std::move(name));
 }
+
+/// The task running now (Python: asyncio.current_task()), or an empty AnyTask outside any task
+/// (Python: None). `aio::current_task().uncancel()` is how a task withdraws a request it handled.
+AnyTask current_task();
 
 /// Name of the task running now, or empty outside any task (Python: asyncio.current_task().get_name()).
 std::string current_task_name();

@@ -8,6 +8,7 @@
 // coroutines in tasks), so they run concurrently; TaskHandle<T> arguments are awaited as they are.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <coroutine>
@@ -312,6 +313,27 @@ Task<std::vector<Outcome<T>>> gather_range_outcomes(std::vector<TaskHandle<T>> h
   co_return out;
 }
 
+/// The tasks with each one kept once, at its first place (asyncio's as_completed works on set(aws)).
+/// Throws InvalidStateError for an empty handle.
+template <class T>
+std::vector<TaskHandle<T>> without_repeats(std::vector<TaskHandle<T>> hs) {
+  std::vector<std::pair<TaskCoreBase*, std::size_t>> order;
+  order.reserve(hs.size());
+  for (std::size_t i = 0; i < hs.size(); ++i) order.emplace_back(hs[i].core_ptr(), i);
+  std::sort(order.begin(), order.end());  // a task's places in input order: the first one is kept
+  std::vector<bool> repeat(hs.size());
+  bool any = false;
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    if (order[i].first == order[i - 1].first) repeat[order[i].second] = any = true;
+  }
+  if (!any) return hs;
+  std::vector<TaskHandle<T>> out;
+  out.reserve(hs.size());
+  for (std::size_t i = 0; i < hs.size(); ++i)
+    if (!repeat[i]) out.push_back(std::move(hs[i]));
+  return out;
+}
+
 template <class T>
 std::vector<TaskHandle<T>> schedule_all(std::vector<Task<T>>&& coros) {
   std::vector<TaskHandle<T>> hs;
@@ -409,14 +431,15 @@ Task<DoneAndPending<T>> wait(std::vector<TaskHandle<T>> tasks, ReturnWhen when,
 ///   while (auto t = co_await pending.next()) use(t->result());   // nullopt once all were yielded
 ///
 /// next() throws TimeoutError once the deadline (measured from as_completed()) passes with tasks left.
-/// Cancelling the waiter leaves the tasks running.
+/// A task given more than once is yielded once (asyncio takes set(aws)). Cancelling the waiter leaves
+/// the tasks running.
 template <class T>
 class AsCompleted {
   struct State;
 
  public:
   AsCompleted(std::vector<TaskHandle<T>> tasks, std::optional<TimePoint> deadline)
-      : s_(std::make_unique<State>(std::move(tasks), deadline)) {}
+      : s_(std::make_unique<State>(detail::without_repeats(std::move(tasks)), deadline)) {}
 
   /// How many tasks have not been yielded yet.
   std::size_t remaining() const noexcept { return s_->tasks.size() - s_->yielded; }

@@ -16,10 +16,12 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "tandem/aio/detail/core.hpp"
 #include "tandem/aio/events.hpp"
 #include "tandem/aio/task.hpp"
+#include "tandem/aio/tasks.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::aio {
@@ -99,10 +101,39 @@ Task<T> timeout(std::chrono::duration<Rep, Period> delay, TaskHandle<T> task) {
                                                     std::move(task));
 }
 
-/// Python: asyncio.wait_for(aw, timeout) — the same as timeout(delay, aw) (as in Python 3.12).
-template <class A, class Rep, class Period>
-auto wait_for(A&& aw, std::chrono::duration<Rep, Period> delay) {
-  return timeout(delay, std::forward<A>(aw));
+namespace detail {
+/// wait_for's "no time at all" case: cancel the task and wait until it is done (asyncio's
+/// _cancel_and_wait), then give its result — TimeoutError if the cancellation ended it.
+template <class T>
+Task<T> cancel_and_wait(TaskHandle<T> task) {
+  if (!task.done()) {
+    task.cancel();
+    std::vector<TaskHandle<T>> one{task};
+    co_await wait(std::move(one));  // never raises the task's exception, never cancels it again
+  }
+  if (task.cancelled()) throw TimeoutError("aio::wait_for: no time was left, and the task was cancelled");
+  co_return std::move(task).result();
+}
+template <class T>
+Task<T> start_cancelled(Task<T> coro) {
+  co_return co_await cancel_and_wait(create_task(std::move(coro)));
+}
+}  // namespace detail
+
+/// Python: asyncio.wait_for(aw, timeout), as Python 3.12 defines it. A positive `delay` is
+/// timeout(delay, aw). With `delay` <= 0 nothing is given time: a coroutine is scheduled as a task
+/// and cancelled before it starts, so its body never runs and TimeoutError is thrown; a task that is
+/// already done gives its result (or exception); a pending task is cancelled and waited for — its
+/// result if it caught the cancellation and returned one, TimeoutError if it ended cancelled.
+template <class T, class Rep, class Period>
+Task<T> wait_for(Task<T> coro, std::chrono::duration<Rep, Period> delay) {
+  if (delay <= delay.zero()) return detail::start_cancelled(std::move(coro));
+  return timeout(delay, std::move(coro));
+}
+template <class T, class Rep, class Period>
+Task<T> wait_for(TaskHandle<T> task, std::chrono::duration<Rep, Period> delay) {
+  if (delay <= delay.zero()) return detail::cancel_and_wait(std::move(task));
+  return timeout(delay, std::move(task));
 }
 
 }  // namespace tandem::aio

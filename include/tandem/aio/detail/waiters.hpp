@@ -8,10 +8,16 @@
 
 namespace tandem::aio::detail {
 
-/// Base of every awaitable that parks a task in a primitive's FIFO (Event, Lock, Queue...).
-/// Lives in the coroutine frame; cancellation unlinks it in O(1), so a cancelled wait leaves nothing.
-/// A woken waiter is no longer cancellable at this point: whatever it was handed (the lock, a permit,
-/// an item) is its own, and a cancel() that arrives before it runs hits its next suspension point.
+/// Base of every awaitable that parks a task in a primitive's FIFO (Event, Lock, Queue...), and the
+/// one home of their cancellation rule. Lives in the coroutine frame; cancellation unlinks it in O(1),
+/// so a cancelled wait leaves nothing.
+///
+/// A primitive wakes a waiter with wake_up(), often handing it something at the same time (the lock,
+/// a permit, a queue item). Until the task has run, the wake-up can still be cancelled (see
+/// Suspension): the co_await then throws CancelledError, as in asyncio, and give_back() returns what
+/// was handed over to the primitive, which passes it to its next waiter. The awaitable's
+/// await_resume() starts with throw_if_cancelled(); only after it does a woken waiter take what it
+/// was given.
 class ParkedWaiter : public ListNode, public Suspension {
  public:
   ParkedWaiter() = default;
@@ -43,8 +49,10 @@ class ParkedWaiter : public ListNode, public Suspension {
   void throw_if_cancelled() const {
     if (cancelled_) throw task_->cancelled_error();
   }
-  /// Hook for primitives that must undo bookkeeping when a parked waiter is cancelled.
+  /// Cancelled while still parked: undo the primitive's bookkeeping for this waiter (Barrier's count).
   virtual void on_cancelled() noexcept {}
+  /// Cancelled after wake_up() but before the task ran: return what the wake-up handed over.
+  virtual void give_back() noexcept {}
 
   TaskCoreBase* task_ = nullptr;
   bool cancelled_ = false;
@@ -52,8 +60,13 @@ class ParkedWaiter : public ListNode, public Suspension {
 
  private:
   bool cancel_wait() noexcept override {
-    unlink();
+    if (cancelled_) return true;  // a second cancel() before the task ran
     cancelled_ = true;
+    if (woken_) {
+      give_back();  // the task is already scheduled: it runs, and throws
+      return true;
+    }
+    unlink();
     on_cancelled();
     task_->wake();
     return true;
