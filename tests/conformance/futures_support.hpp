@@ -1,0 +1,27 @@
+// Shared by the concurrent.futures ports: small task functions (plain functions, so that process
+// workers can run them) and pool options.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstddef>
+
+#include "tandem/process_pool.hpp"
+#include "tandem/synchronize.hpp"
+
+namespace tandem::conformance {
+
+inline int mul(int a, int b) { return a * b; }
+inline void sleep_100ms() { usleep(100'000); }
+inline int wait_on(tandem::ipc::Event gate, int i) {
+  if (i == 2) gate.wait();
+  return i;
+}
+
+inline tandem::ProcessPoolExecutor::Options workers(std::size_t n) {
+  tandem::ProcessPoolExecutor::Options o;
+  o.max_workers = n;
+  return o;
+}
+
+}  // namespace tandem::conformance
