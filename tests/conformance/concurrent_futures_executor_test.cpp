@@ -19,10 +19,6 @@
 
 namespace {
 
-using namespace std::chrono_literals;
-using tandem::Future;
-using tandem::ProcessPoolExecutor;
-using tandem::ThreadPoolExecutor;
 using namespace tandem::conformance;
 
 // executor.py: ExecutorTest.test_map_timeout — map(time.sleep, [0, 0, 6], timeout=5) yields two results,

@@ -19,10 +19,6 @@
 
 namespace {
 
-using namespace std::chrono_literals;
-using tandem::Future;
-using tandem::ProcessPoolExecutor;
-using tandem::ThreadPoolExecutor;
 using namespace tandem::conformance;
 
 // test_process_pool.py: ProcessPoolExecutorTest.test_max_workers_negative — -1 raises ValueError.

@@ -19,10 +19,6 @@
 
 namespace {
 
-using namespace std::chrono_literals;
-using tandem::Future;
-using tandem::ProcessPoolExecutor;
-using tandem::ThreadPoolExecutor;
 using namespace tandem::conformance;
 
 // test_shutdown.py: ThreadPoolShutdownTest.test_cancel_futures — with few workers, shutdown(cancel_futures)

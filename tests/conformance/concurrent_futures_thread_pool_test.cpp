@@ -19,10 +19,6 @@
 
 namespace {
 
-using namespace std::chrono_literals;
-using tandem::Future;
-using tandem::ProcessPoolExecutor;
-using tandem::ThreadPoolExecutor;
 using namespace tandem::conformance;
 
 // test_thread_pool.py: ThreadPoolExecutorTest.test_max_workers_negative — 0 and -1 raise ValueError

@@ -19,10 +19,6 @@
 
 namespace {
 
-using namespace std::chrono_literals;
-using tandem::Future;
-using tandem::ProcessPoolExecutor;
-using tandem::ThreadPoolExecutor;
 using namespace tandem::conformance;
 
 // tandem's difference: CPython deadlocks when a task waits on futures of its own full pool. tandem's

@@ -4,12 +4,19 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 
 #include "tandem/process_pool.hpp"
 #include "tandem/synchronize.hpp"
+#include "tandem/thread_pool.hpp"
 
 namespace tandem::conformance {
+
+using namespace std::chrono_literals;
+using tandem::Future;
+using tandem::ProcessPoolExecutor;
+using tandem::ThreadPoolExecutor;
 
 inline int mul(int a, int b) { return a * b; }
 inline void sleep_100ms() { usleep(100'000); }
