@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "support/dev_shm.hpp"
 #include "support/harness.hpp"
 
 namespace tandem::faults {
@@ -51,15 +52,8 @@ inline std::set<std::string> list_dir(const char* path) {
   return out;
 }
 
-/// The segments that process `pid` named in /dev/shm (tandem's names are "tandem_<creator pid>_..."),
-/// so that tests running beside this one in other processes do not disturb a comparison.
-inline std::set<std::string> segments_of(pid_t pid) {
-  std::set<std::string> out;
-  const std::string prefix = "tandem_" + std::to_string(pid) + "_";
-  for (const auto& n : list_dir("/dev/shm"))
-    if (n.rfind(prefix, 0) == 0) out.insert(n);
-  return out;
-}
+/// The segments that process `pid` named in /dev/shm since this program started (see dev_shm.hpp).
+inline std::set<std::string> segments_of(pid_t pid) { return tandem::test::dev_shm({pid}); }
 inline std::set<std::string> my_segments() { return segments_of(getpid()); }
 
 inline std::size_t open_fds() { return list_dir("/proc/self/fd").size(); }

@@ -17,17 +17,35 @@
 
 namespace tandem::test {
 
-/// Segments created by these processes (tandem's generated names carry the creator's pid), so that
-/// tests running in parallel elsewhere do not disturb the comparison.
-inline std::set<std::string> dev_shm(const std::vector<pid_t>& creators) {
+inline std::set<std::string> tandem_names_in_dev_shm() {
   std::set<std::string> out;
   if (DIR* d = opendir("/dev/shm")) {
     while (auto* e = readdir(d)) {
       std::string n = e->d_name;
-      for (pid_t pid : creators)
-        if (n.rfind("tandem_" + std::to_string(pid) + "_", 0) == 0) out.insert(n);
+      if (n.rfind("tandem_", 0) == 0) out.insert(n);
     }
     closedir(d);
+  }
+  return out;
+}
+
+/// tandem's names that were in /dev/shm when this test program started: left by earlier runs (killed
+/// before the resource tracker existed) or by programs beside it. pid_max is often 32768, so a test's
+/// child can get the pid of a long-dead process whose names are still there: they are not the test's.
+inline const std::set<std::string>& preexisting_names() {
+  static const std::set<std::string> names = tandem_names_in_dev_shm();
+  return names;
+}
+inline const bool preexisting_names_taken_at_start = !preexisting_names().empty() || true;
+
+/// Segments created by these processes since this program started (tandem's generated names carry
+/// the creator's pid), so that tests running in parallel elsewhere do not disturb the comparison.
+inline std::set<std::string> dev_shm(const std::vector<pid_t>& creators) {
+  std::set<std::string> out;
+  for (const auto& n : tandem_names_in_dev_shm()) {
+    if (preexisting_names().count(n)) continue;
+    for (pid_t pid : creators)
+      if (n.rfind("tandem_" + std::to_string(pid) + "_", 0) == 0) out.insert(n);
   }
   return out;
 }
