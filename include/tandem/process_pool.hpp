@@ -289,9 +289,12 @@ Args item_args(Item&& item) {
 class ProcessPoolExecutor {
  public:
   struct Options {
-    /// Worker processes at most; 0: the number of CPUs. Workers start on demand (as in Python 3.9+):
-    /// one more whenever a task waits and no worker is idle, so a program that submits one task at a
-    /// time uses one worker, and a burst starts them all. A worker that dies is replaced at once.
+    /// Worker processes at most; 0: the number of CPUs. With spawn, workers start on demand (as in
+    /// Python 3.9+): one more whenever tasks wait and no worker is idle, so a program that submits one
+    /// task at a time uses one worker, and a burst starts them all. With fork, all start at
+    /// construction, before the program's threads can hold a lock a fork child would inherit (Python
+    /// does the same). A worker gets tasks only once it is ready, so one that hangs while starting
+    /// holds none. A worker that dies is replaced at once.
     std::size_t max_workers = 0;
     /// Runs once in each worker before its first task. If it throws, the pool is broken: every pending
     /// and later task fails with BrokenExecutor (as in Python). A worker that dies before reaching its

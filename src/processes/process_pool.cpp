@@ -192,6 +192,7 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     }
   }
   sh->init_done.store(1);
+  ring_parent(false);  // tasks are sent to a worker only once it is ready: tell a sleeping manager
 
   std::uint32_t done = 0;
   for (;;) {
@@ -378,15 +379,15 @@ struct ProcessPoolExecutor::Impl {
     while (!pending.empty()) {
       Worker* best = nullptr;
       for (auto& w : workers) {
-        if (!w || w->killed || w->stopping || w->inflight.size() > limit) continue;
+        if (!w || w->killed || w->stopping || w->inflight.size() > limit || !ready(*w)) continue;
         if (opts.max_tasks_per_child && w->dispatched >= opts.max_tasks_per_child) continue;
         if (!best || w->inflight.size() < best->inflight.size()) best = w.get();
       }
       if (!best) return;
-      // No worker is idle but one more may start: it takes this task (grow_locked) rather than the
-      // queue of a busy one — Python starts a worker whenever none is idle.
-      if (!best->inflight.empty() && !broken && std::find(workers.begin(), workers.end(), nullptr) != workers.end())
-        return;
+      // No worker is idle, but one is starting or may start: it takes this task rather than the queue
+      // of a busy one (Python starts a worker whenever none is idle, and its call queue feeds whichever
+      // worker is free). Prefetching behind busy workers begins once every worker is up.
+      if (!best->inflight.empty() && (starting_locked() > 0 || should_grow_locked())) return;
       auto& job = pending.front();
       if (!best->tasks.fits(job->record.size())) return;  // its ring drains as results come back
       detail::TaskWire w;
@@ -566,16 +567,28 @@ struct ProcessPoolExecutor::Impl {
   // Workers start on demand, as in Python 3.9+: one more while tasks wait and no worker is idle, up to
   // max_workers (a small program pays for the workers it uses; a burst starts them all). Only the
   // manager thread starts workers, so a failure to start one breaks the pool instead of a submit().
+  // Tasks go only to workers that reached their loop: one that hangs while starting (a fork child
+  // that inherited a lock another thread held, an initializer that never returns) then holds no task,
+  // and the others take the work.
+  static bool ready(const Worker& w) { return w.link.shared()->init_done.load() != 0; }
   bool has_idle_worker_locked() const {
     for (auto& w : workers)
-      if (w && w->inflight.empty() && !w->killed && !w->stopping) return true;
+      if (w && w->inflight.empty() && !w->killed && !w->stopping && ready(*w)) return true;
     return false;
   }
-  bool can_grow_locked() const {
-    return !broken && !pending.empty() && std::find(workers.begin(), workers.end(), nullptr) != workers.end();
+  std::size_t starting_locked() const {
+    std::size_t starting = 0;
+    for (auto& w : workers)
+      if (w && !ready(*w) && !w->killed && !w->stopping) ++starting;
+    return starting;
+  }
+  // More waiting tasks than workers still starting (each will take one), and none idle: start another.
+  bool should_grow_locked() const {
+    return !broken && pending.size() > starting_locked() && !has_idle_worker_locked() &&
+           std::find(workers.begin(), workers.end(), nullptr) != workers.end();
   }
   void grow_locked(std::vector<Completion>& done) {
-    while (can_grow_locked() && !has_idle_worker_locked()) {
+    while (should_grow_locked()) {
       const auto slot = static_cast<std::size_t>(std::find(workers.begin(), workers.end(), nullptr) - workers.begin());
       try {
         spawn_locked(slot);
@@ -654,6 +667,15 @@ struct ProcessPoolExecutor::Impl {
   void run() {
     std::vector<Completion> done;
     std::unique_lock lk(mu);
+    // With fork, every worker starts now, before the program's threads can hold locks a fork child
+    // would inherit (CPython does the same: it spawns on demand only when the method is not fork).
+    if (method == StartMethod::fork) {
+      try {
+        for (std::size_t i = 0; i < nworkers; ++i) spawn_locked(i);
+      } catch (const std::exception& e) {
+        break_pool_locked(std::string("cannot start the pool's workers: ") + e.what(), done);
+      }
+    }
     grow_locked(done);
     unsigned spins = 0, loops = 0;
     for (;;) {
@@ -747,7 +769,7 @@ void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
   }
   impl_->pending.push_back(std::move(job));
   impl_->dispatch_locked();
-  if (impl_->can_grow_locked() && !impl_->has_idle_worker_locked()) impl_->ring_manager();  // start a worker
+  if (impl_->should_grow_locked()) impl_->ring_manager();  // the manager starts a worker
 }
 
 void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {

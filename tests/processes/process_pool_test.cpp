@@ -2,6 +2,7 @@
 #include "tandem/process_pool.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -422,6 +423,36 @@ TEST(ProcessPool, WorkersThatCannotStartBreakThePoolSayingWhy) {
     EXPECT_NE(what.find("SIGABRT"), std::string::npos) << what;
   }
   EXPECT_THROW(pool.submit(&square, 2), tandem::BrokenExecutor);
+}
+
+// The first worker to start hangs in its initializer for good; the others start normally.
+void init_first_one_hangs() {
+  const char* marker = std::getenv("TANDEM_TEST_HANG_MARKER");
+  if (!marker) return;
+  int fd = open(marker, O_CREAT | O_EXCL | O_WRONLY, 0600);
+  if (fd < 0) return;
+  close(fd);
+  for (;;) pause();
+}
+
+TEST(ProcessPool, AWorkerThatHangsWhileStartingHoldsNoTask) {
+  const std::string marker = "/tmp/tandem_hang_marker_" + std::to_string(getpid());
+  unlink(marker.c_str());
+  setenv("TANDEM_TEST_HANG_MARKER", marker.c_str(), 1);
+  {
+    auto o = small(2);
+    o.initializer = &init_first_one_hangs;
+    ProcessPoolExecutor pool(o);
+    std::vector<Future<int>> fs;
+    for (int i = 0; i < 40; ++i) fs.push_back(pool.submit(&square, i));
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(fs[i].wait_for(60s)) << "task " << i << " waits behind a worker that never started";
+      EXPECT_EQ(fs[i].result(), i * i);
+    }
+    for (pid_t p : pool.worker_pids()) kill(p, SIGKILL);  // the hung one too, so shutdown is quick
+  }
+  unsetenv("TANDEM_TEST_HANG_MARKER");
+  unlink(marker.c_str());
 }
 
 // ---- a task that closes its worker's descriptors ----
