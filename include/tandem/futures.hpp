@@ -142,6 +142,8 @@ class StateBase {
   void remove_waiter(Waiter* w);
 
  protected:
+  // An executor that keeps a reference of its own (a queued task) starts at 2: one atomic less per task.
+  explicit StateBase(std::uint32_t initial_refs) noexcept : refs_(initial_refs) {}
   virtual ~StateBase();
   using Guard = std::unique_lock<FutexLock>;
   Guard lock() { return Guard(lock_); }
@@ -180,6 +182,7 @@ class StateBase {
 template <class T>
 class State : public StateBase {
  public:
+  State() = default;
   template <class... Args>
   void set_value(Args&&... args) {
     auto guard = this->lock();
@@ -202,6 +205,9 @@ class State : public StateBase {
  private:
   struct Empty {};
   std::optional<std::conditional_t<std::is_void_v<T>, Empty, T>> value_;
+
+ protected:
+  explicit State(std::uint32_t initial_refs) noexcept : StateBase(initial_refs) {}
 };
 
 /// Owning pointer to a state, counted intrusively.

@@ -79,7 +79,7 @@ class PoolTask : public WorkItem {
 template <class R, class Fn>
 class PoolTaskState final : public State<R>, public PoolTask {
  public:
-  explicit PoolTaskState(Fn&& fn) : fn_(std::move(fn)) { this->add_ref(); }  // one for the queue
+  explicit PoolTaskState(Fn&& fn) : State<R>(2), fn_(std::move(fn)) {}  // the future's and the queue's
 
   WorkItem* work_item() noexcept override { return this; }
   bool claim() noexcept override { return this->try_start(); }

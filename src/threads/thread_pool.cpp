@@ -84,6 +84,10 @@ class TaskDeque {
     return top_.load(std::memory_order_seq_cst) >= bottom_.load(std::memory_order_seq_cst);
   }
   std::int64_t bottom_index() const { return bottom_.load(std::memory_order_relaxed); }  // owner only
+  // Owner only, without a fence: top only grows, so a stale top can only make the deque look fuller.
+  bool owner_sees_empty() const {
+    return bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Ring {
@@ -314,7 +318,7 @@ struct ThreadPoolExecutor::Impl {
   }
   // Own deque first (newest, cache-warm), then the injection list, then the other deques.
   PoolTask* find_work(Worker& me, bool& from_elsewhere) {
-    if (PoolTask* t = me.deque.pop()) {
+    if (PoolTask* t = me.deque.owner_sees_empty() ? nullptr : me.deque.pop()) {
       t->popped_by_home = true;
       return t;
     }
@@ -359,7 +363,8 @@ struct ThreadPoolExecutor::Impl {
         continue;
       }
       auto* f = static_cast<PoolTask*>(item);
-      if (f->home == &me && !f->popped_by_home && f->runner.load(std::memory_order_acquire) != &me) {
+      if (f->home == &me && !f->popped_by_home && f->runner.load(std::memory_order_acquire) != &me &&
+          !me.deque.owner_sees_empty()) {
         if (PoolTask* t = me.deque.pop()) {
           t->popped_by_home = true;
           run_task(me, t);
