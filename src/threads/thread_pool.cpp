@@ -126,8 +126,8 @@ struct ThreadPoolExecutor::Impl {
     Impl* pool = nullptr;
     std::size_t index = 0;
     TaskDeque deque;
-    std::uintptr_t stack_hi = 0;  // the stack's highest address (stacks grow down)
-    std::size_t stack_size = 0;
+    std::uintptr_t stack_hi = 0;  // worker_main's frame: tasks use the stack below (it grows down)
+    std::size_t stack_size = 0;   // from there to the end of the stack
     std::uint32_t seed = 1;  // xorshift state: where stealing starts
 
     bool run_one(std::span<StateBase* const> awaited) override { return pool->help(*this, awaited); }
@@ -411,13 +411,15 @@ struct ThreadPoolExecutor::Impl {
 
   void worker_main(Worker& me) {
     set_current_thread_name(prefix + "_" + std::to_string(me.index));
+    // The stack below this frame is what tasks can use (glibc keeps static TLS above it: ~800 KiB
+    // under TSan).
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
       void* lo = nullptr;
       std::size_t size = 0;
       if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
-        me.stack_hi = reinterpret_cast<std::uintptr_t>(lo) + size;
-        me.stack_size = size;
+        me.stack_hi = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        me.stack_size = me.stack_hi - reinterpret_cast<std::uintptr_t>(lo);
       }
       pthread_attr_destroy(&attr);
     }
