@@ -78,6 +78,30 @@ def bench_thread_pool(args):
                     f"({args.tasks:,} tasks per C++ run, {args.py_tasks:,} per CPython run)", rates, base)
 
 
+def fmt_ms(seconds):
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def bench_fork_join(args):
+    """Recursive fork-join (tzcnt/runtime-benchmarks' workloads): the same recursion run sequentially,
+    on tandem's pool and on TBB's task_group, in one process; times, lower is better."""
+    rows = run_json_lines([os.path.join(BIN, "bench_thread_pool"), "fork-join", str(args.workers), str(args.reps)])
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    impls = ["sequential", "tandem", "tbb task_group"]
+    times = {(w, i): [r["seconds"] for r in rows if r["workload"] == w and r["impl"] == i] for w in workloads for i in impls}
+    med = {k: statistics.median(v) for k, v in times.items() if v}
+    print(f"\nFork-join, {args.workers} workers (tandem: ThreadPoolExecutor submit + result; TBB: task_group "
+          f"run + wait, an arena of {args.workers}); median (min .. max) of {args.reps} runs, lower is better")
+    print("| workload | sequential | tandem | TBB task_group | tandem vs sequential | TBB / tandem |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for w in workloads:
+        cells = [f"{fmt_ms(med[(w, i)])} ({fmt_ms(min(times[(w, i)]))} .. {fmt_ms(max(times[(w, i)]))})"
+                 if (w, i) in med else "-" for i in impls]
+        speedup = f"{med[(w, 'sequential')] / med[(w, 'tandem')]:.2f}x"
+        vs_tbb = f"{med[(w, 'tbb task_group')] / med[(w, 'tandem')]:.2f}x" if (w, "tbb task_group") in med else "-"
+        print(f"| {w} | {' | '.join(cells)} | {speedup} | {vs_tbb} |")
+
+
 def bench_process_pool(args):
     rows = run_json_lines([os.path.join(BIN, "bench_process_pool"), str(args.workers), str(args.proc_tasks),
                            str(args.proc_items), str(args.reps)])
@@ -155,7 +179,7 @@ def bench_echo(args):
         print(f"| {name} | {fmt_rate(med[name])} | {p50:.0f} µs | {p99:.0f} µs | {med[name] / med['uvloop']:.2f}x |")
 
 
-BENCHES = {"thread_pool": bench_thread_pool, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
+BENCHES = {"thread_pool": bench_thread_pool, "fork_join": bench_fork_join, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
            "echo": bench_echo}
 
 

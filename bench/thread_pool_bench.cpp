@@ -1,10 +1,21 @@
-// Thread-pool throughput: empty tasks, submit → result, on W workers. One JSON line per repetition:
-//   {"impl": "tandem", "workers": 2, "tasks": 2000000, "seconds": 0.31}
-// bench/run runs this beside CPython's ThreadPoolExecutor and computes medians and ratios.
+// Thread-pool benchmarks. One JSON line per repetition; bench/run computes medians and ratios.
+//   bench_thread_pool [workers] [tasks] [reps] [window]
+//     empty tasks, submit → result, on W workers (beside CPython's ThreadPoolExecutor):
+//     {"impl": "tandem", "workers": 2, "tasks": 2000000, "seconds": 0.31}
+//   bench_thread_pool fork-join [workers] [reps] [fib|skynet|nqueens|merge: only that one]
+//     recursive fork-join, the workloads of tzcnt/runtime-benchmarks (fib(30) with cutoff 1, skynet,
+//     nqueens(11), merge sort of 10 M ints), run sequentially, on tandem and on TBB's task_group:
+//     {"workload": "fib(30)", "impl": "tandem", "workers": 2, "seconds": 0.05}
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <random>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tandem/thread_pool.hpp"
@@ -65,9 +76,262 @@ double run_tbb(unsigned workers, long tasks) {
 }
 #endif
 
+
+// ---- fork-join -----------------------------------------------------------------------------------
+// Each workload is written three times with the same recursion: plain calls, tandem (submit one part,
+// compute the other inline, wait on the future) and TBB (task_group::run one part, compute the other,
+// wait). Both pools have `workers` threads doing work: tandem's workers (the main thread only waits),
+// TBB's arena of `workers` slots including the main thread.
+
+void emit_fj(const char* workload, const char* impl, unsigned workers, double seconds, long check) {
+  std::printf("{\"workload\": \"%s\", \"impl\": \"%s\", \"workers\": %u, \"seconds\": %.6f, \"check\": %ld}\n",
+              workload, impl, workers, seconds, check);
+  std::fflush(stdout);
+}
+
+// fib(n) with cutoff 1: every call with n >= 2 forks.
+// The sequential versions recurse through a volatile function pointer, or GCC folds skynet to a
+// constant and rewrites fib into a loop: the column is the same recursion without tasks.
+long fib_seq(int n);
+long (*volatile fib_seq_call)(int) = fib_seq;
+long fib_seq(int n) { return n < 2 ? n : fib_seq_call(n - 1) + fib_seq_call(n - 2); }
+struct FibTandem {
+  tandem::ThreadPoolExecutor& pool;
+  long operator()(int n) const {
+    if (n < 2) return n;
+    auto left = pool.submit(*this, n - 1);
+    const long right = (*this)(n - 2);
+    return std::move(left).result() + right;
+  }
+};
+
+// skynet: a 10-ary tree of 1 M leaves, each leaf returns its number, the root sums them.
+constexpr long kSkynetLeaves = 1'000'000;
+long skynet_seq(long num, long size);
+long (*volatile skynet_seq_call)(long, long) = skynet_seq;
+long skynet_seq(long num, long size) {
+  if (size == 1) return num;
+  long sum = 0;
+  for (long i = 0; i < 10; ++i) sum += skynet_seq_call(num + i * (size / 10), size / 10);
+  return sum;
+}
+struct SkynetTandem {
+  tandem::ThreadPoolExecutor& pool;
+  long operator()(long num, long size) const {
+    if (size == 1) return num;
+    std::array<tandem::Future<long>, 9> children;
+    for (long i = 0; i < 9; ++i) children[static_cast<std::size_t>(i)] = pool.submit(*this, num + i * (size / 10), size / 10);
+    long sum = (*this)(num + 9 * (size / 10), size / 10);
+    for (auto& c : children) sum += std::move(c).result();
+    return sum;
+  }
+};
+
+// nqueens(n): count placements; a task per valid queen position, with its own copy of the board.
+constexpr int kQueens = 11;
+struct Board {
+  std::array<signed char, 16> col{};  // col[row] = column of the queen in that row
+};
+bool safe(const Board& b, int row, int c) {
+  for (int r = 0; r < row; ++r) {
+    const int d = b.col[static_cast<std::size_t>(r)] - c;
+    if (d == 0 || d == row - r || d == r - row) return false;
+  }
+  return true;
+}
+long queens_seq(Board b, int row) {
+  if (row == kQueens) return 1;
+  long n = 0;
+  for (int c = 0; c < kQueens; ++c)
+    if (safe(b, row, c)) {
+      b.col[static_cast<std::size_t>(row)] = static_cast<signed char>(c);
+      n += queens_seq(b, row + 1);
+    }
+  return n;
+}
+struct QueensTandem {
+  tandem::ThreadPoolExecutor& pool;
+  long operator()(Board b, int row) const {
+    if (row == kQueens) return 1;
+    std::array<tandem::Future<long>, kQueens> children;
+    int forked = 0;
+    for (int c = 0; c < kQueens; ++c)
+      if (safe(b, row, c)) {
+        b.col[static_cast<std::size_t>(row)] = static_cast<signed char>(c);
+        children[static_cast<std::size_t>(forked++)] = pool.submit(*this, b, row + 1);
+      }
+    long n = 0;
+    for (int i = 0; i < forked; ++i) n += std::move(children[static_cast<std::size_t>(i)]).result();
+    return n;
+  }
+};
+
+// Merge sort of 10 M ints: sort both halves (one forked), merge through a buffer; below 32 elements
+// std::sort.
+constexpr std::size_t kSortSize = 10'000'000;
+constexpr std::size_t kSortLeaf = 32;
+void merge_halves(std::span<int> a, std::span<int> buf) {
+  const auto mid = a.size() / 2;
+  std::merge(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(mid), a.begin() + static_cast<std::ptrdiff_t>(mid),
+             a.end(), buf.begin());
+  std::copy(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(a.size()), a.begin());
+}
+void msort_seq(std::span<int> a, std::span<int> buf) {
+  if (a.size() <= kSortLeaf) return std::sort(a.begin(), a.end());
+  const auto mid = a.size() / 2;
+  msort_seq(a.first(mid), buf.first(mid));
+  msort_seq(a.subspan(mid), buf.subspan(mid));
+  merge_halves(a, buf);
+}
+struct MsortTandem {
+  tandem::ThreadPoolExecutor& pool;
+  void operator()(std::span<int> a, std::span<int> buf) const {
+    if (a.size() <= kSortLeaf) return std::sort(a.begin(), a.end());
+    const auto mid = a.size() / 2;
+    auto left = pool.submit(*this, a.first(mid), buf.first(mid));
+    (*this)(a.subspan(mid), buf.subspan(mid));
+    left.result();
+    merge_halves(a, buf);
+  }
+};
+std::vector<int> sort_input() {
+  std::vector<int> v(kSortSize);
+  std::mt19937 rng(42);
+  for (auto& x : v) x = static_cast<int>(rng());
+  return v;
+}
+long sorted_check(const std::vector<int>& v) { return std::is_sorted(v.begin(), v.end()) ? static_cast<long>(v.size()) : -1; }
+
+#ifdef TANDEM_BENCH_HAVE_TBB
+long fib_tbb(int n) {
+  if (n < 2) return n;
+  long left = 0;
+  tbb::task_group g;
+  g.run([&] { left = fib_tbb(n - 1); });
+  const long right = fib_tbb(n - 2);
+  g.wait();
+  return left + right;
+}
+long skynet_tbb(long num, long size) {
+  if (size == 1) return num;
+  std::array<long, 9> sums{};
+  tbb::task_group g;
+  for (long i = 0; i < 9; ++i) g.run([&sums, i, num, size] { sums[static_cast<std::size_t>(i)] = skynet_tbb(num + i * (size / 10), size / 10); });
+  long sum = skynet_tbb(num + 9 * (size / 10), size / 10);
+  g.wait();
+  for (long s : sums) sum += s;
+  return sum;
+}
+long queens_tbb(Board b, int row) {
+  if (row == kQueens) return 1;
+  std::array<long, kQueens> counts{};
+  tbb::task_group g;
+  for (int c = 0; c < kQueens; ++c)
+    if (safe(b, row, c)) {
+      b.col[static_cast<std::size_t>(row)] = static_cast<signed char>(c);
+      g.run([&counts, b, row, c] { counts[static_cast<std::size_t>(c)] = queens_tbb(b, row + 1); });
+    }
+  g.wait();
+  long n = 0;
+  for (long x : counts) n += x;
+  return n;
+}
+void msort_tbb(std::span<int> a, std::span<int> buf) {
+  if (a.size() <= kSortLeaf) return std::sort(a.begin(), a.end());
+  const auto mid = a.size() / 2;
+  tbb::task_group g;
+  g.run([&] { msort_tbb(a.first(mid), buf.first(mid)); });
+  msort_tbb(a.subspan(mid), buf.subspan(mid));
+  g.wait();
+  merge_halves(a, buf);
+}
+#endif
+
+template <class F>
+double timed(F&& f) {
+  const auto t0 = Clock::now();
+  f();
+  return seconds_since(t0);
+}
+
+void run_fork_join(unsigned workers, int reps, const std::string& only) {
+  auto wanted = [&](const char* workload) { return only.empty() || std::string(workload).starts_with(only); };
+  const std::vector<int> input = wanted("merge") ? sort_input() : std::vector<int>{};
+  tandem::ThreadPoolExecutor pool(workers, "bench");
+  // Start every worker before the clock: a burst of sleeps, one per worker, all in flight at once.
+  {
+    std::vector<tandem::Future<void>> warm;
+    for (unsigned i = 0; i < workers; ++i)
+      warm.push_back(pool.submit([] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); }));
+    for (auto& f : warm) f.result();
+  }
+#ifdef TANDEM_BENCH_HAVE_TBB
+  tbb::task_arena arena(static_cast<int>(workers), /*reserved_for_masters=*/1);
+#endif
+  for (int r = 0; r < reps; ++r) {
+    long check = 0;
+    double s = 0;
+    if (wanted("fib")) {
+    s = timed([&] { check = fib_seq(30); });
+    emit_fj("fib(30)", "sequential", 1, s, check);
+    s = timed([&] { check = pool.submit(FibTandem{pool}, 30).result(); });
+    emit_fj("fib(30)", "tandem", workers, s, check);
+#ifdef TANDEM_BENCH_HAVE_TBB
+    s = timed([&] { arena.execute([&] { check = fib_tbb(30); }); });
+    emit_fj("fib(30)", "tbb task_group", workers, s, check);
+#endif
+
+    }
+    if (wanted("skynet")) {
+    s = timed([&] { check = skynet_seq(0, kSkynetLeaves); });
+    emit_fj("skynet (1 M leaves)", "sequential", 1, s, check);
+    s = timed([&] { check = pool.submit(SkynetTandem{pool}, 0L, kSkynetLeaves).result(); });
+    emit_fj("skynet (1 M leaves)", "tandem", workers, s, check);
+#ifdef TANDEM_BENCH_HAVE_TBB
+    s = timed([&] { arena.execute([&] { check = skynet_tbb(0, kSkynetLeaves); }); });
+    emit_fj("skynet (1 M leaves)", "tbb task_group", workers, s, check);
+#endif
+
+    }
+    if (wanted("nqueens")) {
+    s = timed([&] { check = queens_seq(Board{}, 0); });
+    emit_fj("nqueens(11)", "sequential", 1, s, check);
+    s = timed([&] { check = pool.submit(QueensTandem{pool}, Board{}, 0).result(); });
+    emit_fj("nqueens(11)", "tandem", workers, s, check);
+#ifdef TANDEM_BENCH_HAVE_TBB
+    s = timed([&] { arena.execute([&] { check = queens_tbb(Board{}, 0); }); });
+    emit_fj("nqueens(11)", "tbb task_group", workers, s, check);
+#endif
+
+    }
+    if (wanted("merge")) {
+    std::vector<int> data = input, buf(input.size());
+    s = timed([&] { msort_seq(data, buf); });
+    emit_fj("merge sort (10 M ints)", "sequential", 1, s, sorted_check(data));
+    data = input;
+    s = timed([&] { pool.submit(MsortTandem{pool}, std::span<int>(data), std::span<int>(buf)).result(); });
+    emit_fj("merge sort (10 M ints)", "tandem", workers, s, sorted_check(data));
+#ifdef TANDEM_BENCH_HAVE_TBB
+    data = input;
+    s = timed([&] { arena.execute([&] { msort_tbb(data, buf); }); });
+    emit_fj("merge sort (10 M ints)", "tbb task_group", workers, s, sorted_check(data));
+#endif
+    }
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "fork-join") == 0) {
+    const unsigned workers = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 2;
+    const int reps = argc > 3 ? std::atoi(argv[3]) : 5;
+    if (workers == 0 || reps <= 0) {
+      std::fprintf(stderr, "usage: bench_thread_pool fork-join [workers>0] [reps>0] [workload prefix]\n");
+      return 2;
+    }
+    run_fork_join(workers, reps, argc > 4 ? argv[4] : "");
+    return 0;
+  }
   const unsigned workers = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 2;
   const long tasks = argc > 2 ? std::atol(argv[2]) : 2'000'000;
   const int reps = argc > 3 ? std::atoi(argv[3]) : 5;

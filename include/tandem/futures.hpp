@@ -68,11 +68,26 @@ class Waiter {
   ~Waiter() = default;
 };
 
-/// A thread that can do useful work while it waits (a pool worker running queued tasks), so that a task
-/// waiting on its own pool's futures cannot deadlock the pool. Installed per thread by the executor.
+/// The queue node of an in-process executor's task, reachable from its future's state
+/// (StateBase::work_item), so that a worker waiting on that future can find the work and help it along.
+/// `executor` names the executor that queued it; only that executor's workers interpret the node.
+class WorkItem {
+ public:
+  const void* executor = nullptr;
+
+ protected:
+  ~WorkItem() = default;
+};
+
+/// A thread that can do useful work while it waits (a pool worker), so that a task waiting on its own
+/// pool's futures cannot deadlock the pool. Installed per thread by the executor; external threads have
+/// none and only sleep.
 class WaitHelper {
  public:
-  virtual bool run_one() = 0;  // ran a task: true; nothing to do: false
+  /// Runs at most one piece of work that the wait on `awaited` (the states not yet done among them)
+  /// allows — which work is allowed is the executor's rule, chosen so that helping cannot nest without
+  /// bound (see thread_pool.cpp). Returns false when nothing may run now: the caller then sleeps.
+  virtual bool run_one(std::span<StateBase* const> awaited) = 0;
 
  protected:
   ~WaitHelper() = default;
@@ -105,6 +120,12 @@ class StateBase {
 
   bool cancel();
   bool set_running_or_notify_cancel();
+  /// pending → running; false (and no change) in any other state. For an executor whose task may be
+  /// claimed by more than one party (a worker popping it, a waiter running it inline): the one that gets
+  /// true runs it.
+  bool try_start() noexcept;
+  /// The executor's queue node for this state, if an in-process executor created it (see WorkItem).
+  virtual WorkItem* work_item() noexcept { return nullptr; }
   void set_exception(std::exception_ptr error);
   /// Finished with an exception (not cancelled). Only meaningful once done().
   bool failed() const noexcept { return state() == FutureState::finished && error_ != nullptr; }
@@ -121,6 +142,8 @@ class StateBase {
   void remove_waiter(Waiter* w);
 
  protected:
+  // An executor that keeps a reference of its own (a queued task) starts at 2: one atomic less per task.
+  explicit StateBase(std::uint32_t initial_refs) noexcept : refs_(initial_refs) {}
   virtual ~StateBase();
   using Guard = std::unique_lock<FutexLock>;
   Guard lock() { return Guard(lock_); }
@@ -159,6 +182,7 @@ class StateBase {
 template <class T>
 class State : public StateBase {
  public:
+  State() = default;
   template <class... Args>
   void set_value(Args&&... args) {
     auto guard = this->lock();
@@ -181,6 +205,9 @@ class State : public StateBase {
  private:
   struct Empty {};
   std::optional<std::conditional_t<std::is_void_v<T>, Empty, T>> value_;
+
+ protected:
+  explicit State(std::uint32_t initial_refs) noexcept : StateBase(initial_refs) {}
 };
 
 /// Owning pointer to a state, counted intrusively.

@@ -7,9 +7,31 @@
 //   f.result();                                           // 5
 //   for (bool p : pool.map(is_prime, numbers, /*chunksize=*/8)) ...;
 //
-// Workers start lazily, up to max_workers, when no idle worker can take a new task, and idle workers
-// park on a condition variable (they never spin). A worker that waits on a future runs queued tasks of
-// its pool meanwhile, so a task waiting on subtasks it submitted to its own pool cannot deadlock it.
+// Workers start lazily, up to max_workers, when no idle worker can take a new task; an idle worker
+// watches for work for a few microseconds at most (one at a time) and then parks.
+//
+// Recursive fork-join works, with a stack proportional to the depth of the recursion:
+//
+//   long fib(tandem::ThreadPoolExecutor& pool, int n) {
+//     if (n < 2) return n;
+//     auto left = pool.submit(fib, std::ref(pool), n - 1);   // a worker's submit: its own deque
+//     long right = fib(pool, n - 2);
+//     return std::move(left).result() + right;               // runs `left` here if nobody took it
+//   }
+//
+// Scheduling contract:
+// - A task submitted from outside the pool joins the injection queue, served FIFO as Python's pool. A
+//   task submitted by one of the pool's workers joins that worker's deque: LIFO for that worker, the
+//   oldest first for idle workers that steal it.
+// - A worker that waits on a future (result(), wait(), as_completed()) runs only work that cannot nest
+//   without bound: the awaited task itself if nobody started it, its own tasks queued after it, or
+//   subtasks of it that the worker running it queued; when it awaits something that is not this
+//   pool's task (a Promise, another pool), any queued task while a quarter of its stack is unused.
+//   Otherwise it sleeps. So a task waiting on its own pool's subtasks never deadlocks the pool, and
+//   the stack never holds unrelated waiting tasks. A chain of N tasks each waiting on the next still
+//   needs N nested frames (~0.4 KiB each in an optimized build): give workers a large enough stack
+//   (pthread_setattr_default_np) for recursions hundreds of thousands deep.
+// - A thread that is not a worker of this pool never runs its tasks: it sleeps until the result is in.
 // The destructor calls shutdown(wait=true): queued tasks still run unless cancel_futures was used.
 #pragma once
 
@@ -32,12 +54,22 @@ namespace tandem {
 
 namespace detail {
 
-/// A queued unit of work: an intrusive list node that owns one reference to its future's state.
-class PoolTask {
+/// A queued unit of work. It sits in one queue (a worker's deque, or the pool's injection list through
+/// `next`) holding one reference to its future's state; it can be claimed (pending → running) by whoever
+/// pops it or by a worker waiting on its future, and the queue's reference is dropped when the node
+/// leaves the queue, claimed or not. The scheduling fields belong to the pool (thread_pool.cpp).
+class PoolTask : public WorkItem {
  public:
-  PoolTask* next = nullptr;
-  virtual void run() noexcept = 0;                         // runs unless cancelled, then drops the reference
-  virtual void abandon(std::exception_ptr error) noexcept = 0;  // null: cancel; else fail. Drops the reference.
+  PoolTask* next = nullptr;      // link in the injection list
+  const void* home = nullptr;    // the worker whose deque it was pushed to; null: the injection list
+  bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
+  std::atomic<const void*> runner{nullptr};  // the worker that claimed it
+  std::atomic<std::int64_t> runner_base{0};  // runner's deque bottom when it claimed it
+
+  virtual bool claim() noexcept = 0;             // pending → running; false: cancelled or claimed already
+  virtual void run_claimed() noexcept = 0;       // after claim(): runs the function, completes the future
+  virtual void release_queue_ref() noexcept = 0;  // the node left its queue
+  virtual void abandon(std::exception_ptr error) noexcept = 0;  // null: cancel; else fail. Drops the queue's reference.
 
  protected:
   ~PoolTask() = default;
@@ -47,42 +79,43 @@ class PoolTask {
 template <class R, class Fn>
 class PoolTaskState final : public State<R>, public PoolTask {
  public:
-  explicit PoolTaskState(Fn&& fn) : fn_(std::move(fn)) { this->add_ref(); }  // one for the queue
+  explicit PoolTaskState(Fn&& fn) : State<R>(2), fn_(std::move(fn)) {}  // the future's and the queue's
 
-  void run() noexcept override {
-    // Once running, only this worker can complete the state: no lock needed to do so.
-    if (this->set_running_or_notify_cancel()) {
-      std::exception_ptr error;
-      try {
-        if constexpr (std::is_void_v<R>) {
-          (*fn_)();
-          fn_.reset();  // release captured arguments before waking the waiters, as Python's work item does
-          this->set_value_exclusive();
-        } else {
-          R value = (*fn_)();
-          fn_.reset();
-          this->set_value_exclusive(std::move(value));
-        }
-      } catch (...) {
-        error = std::current_exception();
-      }
-      if (error) {
+  WorkItem* work_item() noexcept override { return this; }
+  bool claim() noexcept override { return this->try_start(); }
+  void release_queue_ref() noexcept override { this->release(); }
+
+  void run_claimed() noexcept override {
+    // Once running, only the claimer can complete the state: no lock needed to do so.
+    std::exception_ptr error;
+    try {
+      if constexpr (std::is_void_v<R>) {
+        (*fn_)();
+        fn_.reset();  // release captured arguments before waking the waiters, as Python's work item does
+        this->set_value_exclusive();
+      } else {
+        R value = (*fn_)();
         fn_.reset();
-        this->set_exception_exclusive(std::move(error));
+        this->set_value_exclusive(std::move(value));
       }
+    } catch (...) {
+      error = std::current_exception();
     }
-    this->release();
+    if (error) {
+      fn_.reset();
+      this->set_exception_exclusive(std::move(error));
+    }
   }
 
   void abandon(std::exception_ptr error) noexcept override {
-    fn_.reset();
+    // A waiter may have claimed the task while it sat here: then it is not ours to fail or cancel.
     if (error) {
-      try {
-        this->set_exception(std::move(error));
-      } catch (const InvalidStateError&) {  // cancelled meanwhile
+      if (this->try_start()) {
+        fn_.reset();
+        this->set_exception_exclusive(std::move(error));
       }
-    } else {
-      this->cancel();
+    } else if (this->cancel()) {
+      fn_.reset();
     }
     this->release();
   }

@@ -1,9 +1,11 @@
 #include "tandem/thread_pool.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -23,24 +25,134 @@ inline void cpu_relax() {
   __builtin_ia32_pause();
 #endif
 }
+
+using detail::PoolTask;
+using detail::StateBase;
+
+// A work-stealing deque (Chase & Lev, SPAA 2005; memory orders after Lê et al., PPoPP 2013, with
+// seq_cst accesses where the paper has fences, which ThreadSanitizer understands). The owner pushes
+// and pops at the bottom (LIFO); anyone steals at the top (FIFO). Indices only grow at the top, so an
+// index below top is never reused: the helping rule relies on this (see Impl::help).
+class TaskDeque {
+ public:
+  TaskDeque() {
+    rings_.push_back(std::make_unique<Ring>(256));
+    ring_.store(rings_.back().get(), std::memory_order_relaxed);
+  }
+
+  // Owner only. seq_cst on bottom: the caller then reads the pool's spinner/idle counts (a Dekker pair
+  // with a parking worker, which announces itself and then looks at every deque).
+  void push(PoolTask* t) {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t tp = top_.load(std::memory_order_acquire);
+    Ring* r = ring_.load(std::memory_order_relaxed);
+    if (b - tp > r->mask) r = grow(r, tp, b);
+    r->at(b).store(t, std::memory_order_relaxed);
+    bottom_.store(b + 1, std::memory_order_seq_cst);
+  }
+
+  // Owner only: the newest task, or null.
+  PoolTask* pop() {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
+    Ring* r = ring_.load(std::memory_order_relaxed);
+    bottom_.store(b, std::memory_order_seq_cst);
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+    if (t > b) {
+      bottom_.store(b + 1, std::memory_order_release);
+      return nullptr;
+    }
+    PoolTask* x = r->at(b).load(std::memory_order_relaxed);
+    if (t == b) {  // the last one: race the thieves for it
+      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) x = nullptr;
+      bottom_.store(b + 1, std::memory_order_release);
+    }
+    return x;
+  }
+
+  // Anyone: the oldest task if its index is at least min_index, or null (also when another thief won).
+  PoolTask* steal(std::int64_t min_index = INT64_MIN) {
+    std::int64_t t = top_.load(std::memory_order_seq_cst);
+    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
+    if (t >= b || t < min_index) return nullptr;
+    Ring* r = ring_.load(std::memory_order_acquire);
+    PoolTask* x = r->at(t).load(std::memory_order_relaxed);
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) return nullptr;
+    return x;
+  }
+
+  bool looks_empty() const {
+    return top_.load(std::memory_order_seq_cst) >= bottom_.load(std::memory_order_seq_cst);
+  }
+  std::int64_t bottom_index() const { return bottom_.load(std::memory_order_relaxed); }  // owner only
+  // Owner only, without a fence: top only grows, so a stale top can only make the deque look fuller.
+  bool owner_sees_empty() const {
+    return bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  struct Ring {
+    explicit Ring(std::int64_t capacity) : mask(capacity - 1), slots(new std::atomic<PoolTask*>[capacity]) {}
+    std::atomic<PoolTask*>& at(std::int64_t i) { return slots[static_cast<std::size_t>(i & mask)]; }
+    std::int64_t mask;
+    std::unique_ptr<std::atomic<PoolTask*>[]> slots;
+  };
+  Ring* grow(Ring* old, std::int64_t tp, std::int64_t b) {
+    auto bigger = std::make_unique<Ring>((old->mask + 1) * 2);
+    for (std::int64_t i = tp; i < b; ++i) bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
+    Ring* r = bigger.get();
+    rings_.push_back(std::move(bigger));  // the old ring stays: a thief may be reading it
+    ring_.store(r, std::memory_order_release);
+    return r;
+  }
+
+  alignas(64) std::atomic<std::int64_t> top_{0};
+  alignas(64) std::atomic<std::int64_t> bottom_{0};
+  std::atomic<Ring*> ring_{nullptr};
+  std::vector<std::unique_ptr<Ring>> rings_;  // owner only
+};
 }  // namespace
 
-// Scheduling discipline (after Go's runtime): a worker with nothing to do may watch the queue for a
-// few tens of microseconds before parking, but only one worker at a time (the "spinner"). A submit
-// wakes or starts a worker only when no spinner will pick the task up; a worker that takes a task
-// and sees more queued wakes or starts the next one. Streams of tiny tasks then cost no syscalls and
-// no worker steals the submitter's core, while bursts and long tasks still fan out to every worker.
-struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
-  // A spin-then-futex lock: the critical sections are a few pointer moves, and glibc's mutex would
-  // make every contended push or pop a syscall.
+// Scheduling (see docs/architecture.md, "threads"):
+// - Queues. Each worker owns a Chase–Lev deque: a task submitted by a worker of this pool goes to its own
+//   deque (LIFO for the owner, FIFO for thieves); a task submitted from outside goes to the injection
+//   list, FIFO as Python's pool. A worker looks at its deque, then the injection list, then steals.
+// - Parking (after Go's runtime): a worker with nothing to do may watch for work for a few tens of
+//   microseconds, but only one at a time (the "spinner"); a push wakes or starts a worker only when no
+//   spinner will see the task; a worker that took work from elsewhere and sees more recruits the next.
+// - Helping while waiting (help()): bounded, so that a worker's stack stays proportional to the
+//   depth of the user's recursion whatever the queues hold.
+struct ThreadPoolExecutor::Impl {
+  struct Worker final : detail::WaitHelper {
+    Impl* pool = nullptr;
+    std::size_t index = 0;
+    TaskDeque deque;
+    std::uintptr_t stack_hi = 0;  // worker_main's frame: tasks use the stack below (it grows down)
+    std::size_t stack_size = 0;   // from there to the end of the stack
+    std::uint32_t seed = 1;  // xorshift state: where stealing starts
+
+    bool run_one(std::span<StateBase* const> awaited) override { return pool->help(*this, awaited); }
+
+    // Arbitrary work may nest only while a quarter of the stack is still unused.
+    bool has_headroom() const {
+      const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+      return stack_size == 0 || stack_hi - here < stack_size / 4;
+    }
+  };
+  static thread_local Worker* current;
+
+  // A spin-then-futex lock over the injection list and the worker bookkeeping: the critical sections
+  // are a few pointer moves, and glibc's mutex would make every contended push or pop a syscall.
   detail::FutexLock mu;
   // Parked workers sleep on this word; a wake-up bumps it, so a wake between a worker's decision to
-  // park (taken under mu) and its futex_wait is never lost.
+  // park and its futex_wait is never lost.
   std::atomic<std::uint32_t> wake_seq{0};
-  std::atomic<std::size_t> queued{0};  // tasks in the list; read without the lock by the spinner
-  std::atomic<int> spinners{0};        // 0 or 1
-  detail::PoolTask* head = nullptr;
-  detail::PoolTask* tail = nullptr;
+  std::atomic<std::size_t> queued{0};       // tasks in the injection list; read without the lock
+  std::atomic<int> spinners{0};             // 0 or 1
+  std::atomic<std::size_t> recruitable{0};  // parked-and-not-signalled + not-yet-started: 0 = no one to call
+  std::atomic<bool> closed{false};          // shutdown() called or an initializer failed: submit throws
+  std::atomic<const std::vector<Worker*>*> roster{nullptr};  // the workers, for thieves; replaced on growth
+  PoolTask* head = nullptr;
+  PoolTask* tail = nullptr;
   std::size_t idle = 0;       // workers parked on wake_seq
   std::size_t signalled = 0;  // of those, already woken: not to be counted on again
   std::size_t spawned = 0;    // workers decided on so far (the std::thread may still be starting)
@@ -51,19 +163,21 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
   std::string prefix;
   std::function<void()> initializer;
   std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Worker>> workers;                      // owned here, under mu
+  std::vector<std::unique_ptr<const std::vector<Worker*>>> rosters;  // every roster published, under mu
   std::weak_ptr<Impl> self;  // for workers started from inside the pool
 
-  // ---- the queue (caller holds mu) ----
-  void push_locked(detail::PoolTask* task) {
+  // ---- the injection list (caller holds mu) ----
+  void push_locked(PoolTask* task) {
     if (tail)
       tail->next = task;
     else
       head = task;
     tail = task;
-    queued.store(queued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    queued.store(queued.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
   }
-  detail::PoolTask* pop_locked() {
-    detail::PoolTask* t = head;
+  PoolTask* pop_locked() {
+    PoolTask* t = head;
     if (t) {
       head = t->next;
       if (!head) tail = nullptr;
@@ -72,25 +186,37 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
     }
     return t;
   }
-  detail::PoolTask* take_all_locked() {
-    detail::PoolTask* all = head;
+  PoolTask* take_all_locked() {
+    PoolTask* all = head;
     head = tail = nullptr;
     queued.store(0, std::memory_order_relaxed);
     return all;
   }
-  static void abandon_all(detail::PoolTask* t, const std::exception_ptr& error) {
+  static void abandon_all(PoolTask* t, const std::exception_ptr& error) {
     while (t) {
       auto* next = t->next;
       t->abandon(error);
       t = next;
     }
   }
+  // Empties every worker's deque (shutdown with cancel_futures, a broken pool).
+  void abandon_deques(const std::exception_ptr& error) {
+    const auto* all = roster.load(std::memory_order_acquire);
+    if (!all) return;
+    for (Worker* w : *all) {
+      while (!w->deque.looks_empty())
+        if (PoolTask* t = w->deque.steal()) t->abandon(error);
+    }
+  }
 
   // ---- adding workers ----
+  void update_recruitable_locked() {
+    const std::size_t startable = shutting_down ? 0 : max_workers - spawned;
+    recruitable.store(idle - std::min(idle, signalled) + startable, std::memory_order_seq_cst);
+  }
   struct Helping {
     bool wake = false;
-    bool spawn = false;
-    std::size_t index = 0;
+    Worker* spawn = nullptr;
   };
   // Caller holds mu. Another worker should join in: a parked one if any, else a new one if allowed.
   Helping recruit_locked() {
@@ -99,9 +225,19 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       ++signalled;
       h.wake = true;
     } else if (spawned < max_workers && !shutting_down) {
-      h.spawn = true;
-      h.index = spawned++;
+      auto w = std::make_unique<Worker>();
+      w->pool = this;
+      w->index = spawned++;
+      w->seed = static_cast<std::uint32_t>(w->index * 2654435761u) | 1u;
+      auto next = std::make_unique<std::vector<Worker*>>();
+      if (const auto* old = roster.load(std::memory_order_relaxed)) *next = *old;
+      next->push_back(w.get());
+      roster.store(next.get(), std::memory_order_release);  // the old roster stays: a thief may be reading it
+      rosters.push_back(std::move(next));
+      h.spawn = w.get();
+      workers.push_back(std::move(w));
     }
+    update_recruitable_locked();
     return h;
   }
   // Outside mu: carry out what recruit_locked decided.
@@ -111,7 +247,7 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       std::thread t;
       try {
         // Workers share ownership of Impl, so a pool destroyed from one of its own tasks stays valid.
-        t = std::thread([impl = self.lock(), index = h.index] { impl->worker_main(index); });
+        t = std::thread([impl = self.lock(), w = h.spawn] { impl->worker_main(*w); });
       } catch (const std::system_error& e) {
         worker_not_started(e.what());
         return;
@@ -120,14 +256,26 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
       threads.push_back(std::move(t));
     }
   }
+  // After a push by a worker: call another worker unless a spinner will see the task or no one is left
+  // to call. Lock-free when every worker is busy, the common case under load.
+  void maybe_recruit() {
+    if (spinners.load(std::memory_order_seq_cst) != 0 || recruitable.load(std::memory_order_seq_cst) == 0) return;
+    Helping h;
+    {
+      std::lock_guard lock(mu);
+      h = recruit_locked();
+    }
+    recruit(h);
+  }
   // The OS refused a thread. Others may still run the queue; with none at all, fail what is queued
   // rather than leave futures that can never resolve.
   void worker_not_started(const std::string& why) {
-    detail::PoolTask* orphans = nullptr;
+    PoolTask* orphans = nullptr;
     {
       std::lock_guard lock(mu);
-      --spawned;
+      --spawned;  // the Worker stays in the roster, its deque empty forever
       if (spawned == 0) orphans = take_all_locked();
+      update_recruitable_locked();
     }
     abandon_all(orphans, std::make_exception_ptr(BrokenExecutor("cannot start a worker thread: " + why)));
   }
@@ -136,7 +284,118 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
     detail::futex_wake(wake_seq, count);
   }
 
-  // Watch the queue briefly (the one spinner only). sched_yield lets a submitting thread that shares
+  // ---- finding work ----
+  bool work_visible() const {
+    if (queued.load(std::memory_order_seq_cst) != 0) return true;
+    if (const auto* all = roster.load(std::memory_order_acquire))
+      for (const Worker* w : *all)
+        if (!w->deque.looks_empty()) return true;
+    return false;
+  }
+  PoolTask* take_injected() {
+    if (queued.load(std::memory_order_seq_cst) == 0) return nullptr;
+    std::lock_guard lock(mu);
+    return pop_locked();
+  }
+  PoolTask* steal_any(Worker& me) {
+    const auto* all = roster.load(std::memory_order_acquire);
+    const std::size_t n = all->size();
+    if (n < 2) return nullptr;
+    me.seed ^= me.seed << 13;
+    me.seed ^= me.seed >> 17;
+    me.seed ^= me.seed << 5;
+    for (int pass = 0; pass < 2; ++pass) {
+      bool contended = false;
+      for (std::size_t i = 0, start = me.seed % n; i < n; ++i) {
+        Worker* victim = (*all)[(start + i) % n];
+        if (victim == &me || victim->deque.looks_empty()) continue;
+        if (PoolTask* t = victim->deque.steal()) return t;
+        contended = true;
+      }
+      if (!contended) break;
+    }
+    return nullptr;
+  }
+  // Own deque first (newest, cache-warm), then the injection list, then the other deques.
+  PoolTask* find_work(Worker& me, bool& from_elsewhere) {
+    if (PoolTask* t = me.deque.owner_sees_empty() ? nullptr : me.deque.pop()) {
+      t->popped_by_home = true;
+      return t;
+    }
+    from_elsewhere = true;
+    if (PoolTask* t = take_injected()) return t;
+    return steal_any(me);
+  }
+
+  // The queue's reference is dropped whether or not this call ran the task: a cancelled task, or one a
+  // waiter claimed while it sat in the queue, is only discarded.
+  static void run_task(Worker& me, PoolTask* t) {
+    run_claimed_here(me, t, t->claim());
+    t->release_queue_ref();
+  }
+  static void run_claimed_here(Worker& me, PoolTask* t, bool claimed) {
+    if (!claimed) return;
+    t->runner_base.store(me.deque.bottom_index(), std::memory_order_relaxed);
+    t->runner.store(&me, std::memory_order_release);
+    t->run_claimed();
+  }
+
+  // The helping rule: what a worker waiting on `awaited` may run. Each allowed task either is the
+  // awaited one or was queued after it, on behalf of the frames now waiting, so every nested run goes
+  // one level deeper into the user's recursion and the stack stays proportional to that depth:
+  //  1. its own deque's newest task, if the awaited task was pushed there and not yet taken off by this
+  //     worker: everything above it in the deque was pushed later (and if a thief took it, everything
+  //     older went first: what remains is newer still);
+  //  2. the awaited task itself, wherever it is queued, if nobody has started it;
+  //  3. if another worker runs it, the oldest task that worker queued since it started it (leapfrogging,
+  //     Wagner & Calder 1993): a subtask of the awaited one;
+  //  4. when awaiting a future that is not this pool's task (a Promise, another pool), any work, but
+  //     only while a quarter of the stack is unused: nothing else would let a one-worker pool serve a
+  //     task of another pool that waits on this one.
+  // Otherwise the waiter sleeps (StateBase::wait_until), looking again now and then for rule 3.
+  bool help(Worker& me, std::span<StateBase* const> awaited) {
+    bool foreign = false;
+    for (StateBase* s : awaited) {
+      if (s->done()) continue;
+      detail::WorkItem* item = s->work_item();
+      if (!item || item->executor != this) {
+        foreign = true;
+        continue;
+      }
+      auto* f = static_cast<PoolTask*>(item);
+      if (f->home == &me && !f->popped_by_home && f->runner.load(std::memory_order_acquire) != &me &&
+          !me.deque.owner_sees_empty()) {
+        if (PoolTask* t = me.deque.pop()) {
+          t->popped_by_home = true;
+          run_task(me, t);
+          return true;
+        }
+      }
+      if (f->claim()) {  // the node stays queued; whoever takes it off finds it claimed
+        run_claimed_here(me, f, true);
+        return true;
+      }
+      auto* runner = static_cast<Worker*>(const_cast<void*>(f->runner.load(std::memory_order_acquire)));
+      if (runner && runner != &me) {
+        // If the awaited task finishes between these two reads and the steal, the runner's later work
+        // may reuse the indices: the one task taken then is merely not a subtask. Rare, and bounded.
+        if (PoolTask* t = runner->deque.steal(f->runner_base.load(std::memory_order_relaxed))) {
+          run_task(me, t);
+          return true;
+        }
+      }
+    }
+    if (foreign && me.has_headroom()) {
+      bool from_elsewhere = false;
+      if (PoolTask* t = find_work(me, from_elsewhere)) {
+        run_task(me, t);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Watch for work briefly (the one spinner only). sched_yield lets a submitting thread that shares
   // the core run meanwhile.
   bool work_arrives_soon() const {
     for (int round = 0; round < 64; ++round) {
@@ -144,24 +403,26 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
         if (queued.load(std::memory_order_relaxed) != 0) return true;
         cpu_relax();
       }
+      if (work_visible()) return true;
       if (round % 8 == 7) sched_yield();
     }
-    return queued.load(std::memory_order_relaxed) != 0;
+    return work_visible();
   }
 
-  bool run_one() override {
-    detail::PoolTask* t;
-    {
-      std::lock_guard lock(mu);
-      t = pop_locked();
+  void worker_main(Worker& me) {
+    set_current_thread_name(prefix + "_" + std::to_string(me.index));
+    // The stack below this frame is what tasks can use (glibc keeps static TLS above it: ~800 KiB
+    // under TSan).
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* lo = nullptr;
+      std::size_t size = 0;
+      if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+        me.stack_hi = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        me.stack_size = me.stack_hi - reinterpret_cast<std::uintptr_t>(lo);
+      }
+      pthread_attr_destroy(&attr);
     }
-    if (!t) return false;
-    t->run();
-    return true;
-  }
-
-  void worker_main(std::size_t index) {
-    set_current_thread_name(prefix + "_" + std::to_string(index));
     if (initializer) {
       try {
         initializer();
@@ -173,55 +434,96 @@ struct ThreadPoolExecutor::Impl final : detail::WaitHelper {
         return;
       }
     }
-    detail::current_wait_helper() = this;
-    std::unique_lock lock(mu);
+    current = &me;
+    detail::current_wait_helper() = &me;
     bool spun_in_vain = false;  // then park: an idle pool must not keep a core busy
     for (;;) {
-      if (detail::PoolTask* t = pop_locked()) {
+      bool from_elsewhere = false;
+      if (PoolTask* t = find_work(me, from_elsewhere)) {
         spun_in_vain = false;
-        Helping more;
-        // More work than this worker, and no spinner to take it: fan out.
-        if (head && spinners.load(std::memory_order_acquire) == 0) more = recruit_locked();
-        lock.unlock();
-        recruit(more);
-        t->run();
-        lock.lock();
+        // Took work another worker could also have taken, and more is there: fan out.
+        if (from_elsewhere && spinners.load(std::memory_order_seq_cst) == 0 &&
+            recruitable.load(std::memory_order_seq_cst) != 0 && work_visible())
+          maybe_recruit();
+        run_task(me, t);
         continue;
       }
-      if (shutting_down || !broken.empty()) break;
+      if (closed.load(std::memory_order_seq_cst)) {
+        if (work_visible()) continue;  // queued before shutdown: still runs
+        break;
+      }
       int none = 0;
-      if (!spun_in_vain && spinners.compare_exchange_strong(none, 1, std::memory_order_acquire)) {
-        lock.unlock();
+      if (!spun_in_vain && spinners.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) {
         spun_in_vain = !work_arrives_soon();
-        spinners.store(0, std::memory_order_release);  // before the re-check under mu: see enqueue()
-        lock.lock();
+        spinners.store(0, std::memory_order_seq_cst);  // then look again: see maybe_recruit()
         continue;
       }
-      ++idle;
-      const std::uint32_t seq = wake_seq.load(std::memory_order_acquire);
-      lock.unlock();
-      detail::futex_wait(wake_seq, seq);
-      lock.lock();
-      --idle;
-      if (signalled > 0) --signalled;
+      std::uint32_t seq;
+      {
+        std::lock_guard lock(mu);
+        ++idle;
+        update_recruitable_locked();
+        seq = wake_seq.load(std::memory_order_acquire);
+      }
+      // Announced as idle (seq_cst) before this last look: a push that this look misses sees us.
+      if (!work_visible() && !closed.load(std::memory_order_seq_cst)) detail::futex_wait(wake_seq, seq);
+      {
+        std::lock_guard lock(mu);
+        --idle;
+        if (signalled > 0) --signalled;
+        update_recruitable_locked();
+      }
+      spun_in_vain = false;  // woken: work is likely on its way; watch for it once more before parking
     }
     detail::current_wait_helper() = nullptr;
+    current = nullptr;
   }
 
   void fail_initializer(const std::string& why) {
-    detail::PoolTask* pending;
+    PoolTask* pending;
     std::exception_ptr error;
     {
       std::lock_guard lock(mu);
       if (broken.empty())
         broken = "A thread initializer failed (" + why + "), the thread pool is not usable anymore";
+      closed.store(true, std::memory_order_seq_cst);
       error = std::make_exception_ptr(BrokenExecutor(broken));
       pending = take_all_locked();
     }
     wake(INT_MAX);
     abandon_all(pending, error);
+    abandon_deques(error);
+  }
+
+  void enqueue(PoolTask* task) {
+    task->executor = this;
+    if (Worker* me = current; me && me->pool == this) {
+      if (closed.load(std::memory_order_relaxed)) throw_closed();
+      task->home = me;
+      me->deque.push(task);
+      maybe_recruit();
+      return;
+    }
+    Helping help;
+    {
+      std::lock_guard lock(mu);
+      if (!broken.empty()) throw BrokenExecutor(broken);
+      if (shutting_down) throw ShutdownError();
+      push_locked(task);
+      // A spinner looks at the list again after it stops spinning, so if it is still registered here it
+      // will find this task; otherwise recruit a worker.
+      if (spinners.load(std::memory_order_seq_cst) == 0) help = recruit_locked();
+    }
+    recruit(help);
+  }
+  void throw_closed() {
+    std::lock_guard lock(mu);
+    if (!broken.empty()) throw BrokenExecutor(broken);
+    throw ShutdownError();
   }
 };
+
+thread_local ThreadPoolExecutor::Impl::Worker* ThreadPoolExecutor::Impl::current = nullptr;
 
 std::size_t ThreadPoolExecutor::default_max_workers() {
   return std::min<std::size_t>(32, std::max(1u, std::thread::hardware_concurrency()) + 4);
@@ -235,37 +537,29 @@ ThreadPoolExecutor::ThreadPoolExecutor(Options options) : impl_(std::make_shared
   impl_->prefix = options.thread_name_prefix.empty() ? "ThreadPoolExecutor-" + std::to_string(pool_counter++)
                                                      : std::move(options.thread_name_prefix);
   impl_->initializer = std::move(options.initializer);
+  std::lock_guard lock(impl_->mu);
+  impl_->update_recruitable_locked();
 }
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { shutdown(true, false); }
 
 std::size_t ThreadPoolExecutor::max_workers() const noexcept { return impl_->max_workers; }
 
-void ThreadPoolExecutor::enqueue(detail::PoolTask* task) {
-  Impl& im = *impl_;
-  Impl::Helping help;
-  {
-    std::lock_guard lock(im.mu);
-    if (!im.broken.empty()) throw BrokenExecutor(im.broken);
-    if (im.shutting_down) throw ShutdownError();
-    im.push_locked(task);
-    // A spinner re-checks the queue under mu after it stops spinning, so if it is still registered
-    // here it will find this task; otherwise recruit a worker.
-    if (im.spinners.load(std::memory_order_acquire) == 0) help = im.recruit_locked();
-  }
-  im.recruit(help);
-}
+void ThreadPoolExecutor::enqueue(detail::PoolTask* task) { impl_->enqueue(task); }
 
 void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   Impl& im = *impl_;
-  detail::PoolTask* cancelled = nullptr;
+  PoolTask* cancelled = nullptr;
   {
     std::lock_guard lock(im.mu);
     im.shutting_down = true;
+    im.closed.store(true, std::memory_order_seq_cst);
+    im.update_recruitable_locked();
     if (cancel_futures) cancelled = im.take_all_locked();
   }
   im.wake(INT_MAX);
   Impl::abandon_all(cancelled, nullptr);
+  if (cancel_futures) im.abandon_deques(nullptr);
   if (!wait) return;
   // Reap until every worker ever decided on is joined: one may still be starting (recruited by a
   // worker just before shutdown) and join the list only after a first pass.
