@@ -26,10 +26,10 @@ namespace faults = tandem::faults;
 #define TANDEM_FAULT_HARNESS ""
 #endif
 
-using Killed = tandem::testing::KilledHarness;
+using Killed = tandem::test::KilledHarness;
 
 Killed start_and_kill(std::vector<std::string> args) {
-  return tandem::testing::start_and_kill_harness(TANDEM_FAULT_HARNESS, std::move(args));
+  return tandem::test::start_and_kill_harness(TANDEM_FAULT_HARNESS, std::move(args));
 }
 
 void expect_nothing_survives(const Killed& k) {

@@ -64,7 +64,7 @@ inline bool no_children() {
   return waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
 }
 
-using tandem::testing::exits_within;
+using tandem::test::exits_within;
 
 /// Polls `done` until it holds or `limit` passes; returns its last value.
 template <class Pred>

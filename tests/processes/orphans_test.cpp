@@ -23,11 +23,11 @@ namespace {
 #define TANDEM_ORPHAN_HARNESS ""
 #endif
 
-bool exits_within_a_minute(pid_t pid) { return tandem::testing::exits_within(pid); }
+bool exits_within_a_minute(pid_t pid) { return tandem::test::exits_within(pid); }
 
 std::vector<pid_t> run_and_kill_harness(std::vector<std::string> args) {
   EXPECT_STRNE(TANDEM_ORPHAN_HARNESS, "") << "the harness path was not configured (tests/processes/extra.cmake)";
-  return tandem::testing::start_and_kill_harness(TANDEM_ORPHAN_HARNESS, std::move(args)).pids;
+  return tandem::test::start_and_kill_harness(TANDEM_ORPHAN_HARNESS, std::move(args)).pids;
 }
 
 TEST(Orphans, WorkersExitWhenTheirParentIsKilled) {

@@ -68,8 +68,9 @@ inline std::set<std::string> wait_until_gone(const std::set<std::string>& names,
   }
 }
 
-/// Whether a process (not necessarily our child) has exited within `bound`.
-inline bool exits_within(pid_t pid, std::chrono::seconds bound = std::chrono::seconds(10)) {
+/// Whether a process (not necessarily our child) has exited within `bound` (a bound on a hang, not a
+/// timing check).
+inline bool exits_within(pid_t pid, std::chrono::seconds bound = std::chrono::seconds(60)) {
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return errno == ESRCH;  // already gone
   pollfd p{fd, POLLIN, 0};

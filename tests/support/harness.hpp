@@ -17,20 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "support/dev_shm.hpp"
+
 extern char** environ;
 
-namespace tandem::testing {
-
-/// Waits up to `limit` for a process that need not be our child to be gone (a bound on a hang, not a
-/// timing check). True once it has exited.
-inline bool exits_within(pid_t pid, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return errno == ESRCH;  // already gone
-  pollfd p{fd, POLLIN, 0};
-  int r = poll(&p, 1, static_cast<int>(std::chrono::milliseconds(limit).count()));
-  close(fd);
-  return r == 1;
-}
+namespace tandem::test {
 
 struct KilledHarness {
   pid_t pid = 0;            // the harness itself, reaped
@@ -72,4 +63,4 @@ inline KilledHarness start_and_kill_harness(const std::string& path, std::vector
   return k;
 }
 
-}  // namespace tandem::testing
+}  // namespace tandem::test
