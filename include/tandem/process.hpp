@@ -278,6 +278,10 @@ class Process {
   int sentinel() const noexcept;
   const std::string& name() const noexcept { return name_; }
   StartMethod start_method() const noexcept { return method_; }
+  /// Python's `p.daemon` (see Options::daemon). Setting it after start() throws InvalidStateError
+  /// (Python: "process has already started").
+  bool daemon() const noexcept { return daemon_; }
+  void set_daemon(bool daemon);
   /// Python's repr: <Process name='Process-1' parent=13216 initial>, ... pid=13217 ... started>,
   /// ... stopped exitcode=0> or exitcode=-SIGKILL>.
   std::string repr();

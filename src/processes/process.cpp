@@ -393,6 +393,12 @@ void Process::start_locked() {
   launch_ = {};  // the child has its copy; drop ours (descriptors, segments)
 }
 
+void Process::set_daemon(bool daemon) {
+  std::unique_lock lock(mu_);
+  if (pid_ != 0) throw InvalidStateError("tandem::Process: cannot set daemon once the process has started (" + name_ + ")");
+  daemon_ = daemon;
+}
+
 void Process::reap_if_ended(bool block) {
   if (pid_ == 0 || exitcode_) return;
   int status = 0;

@@ -152,6 +152,20 @@ TEST_P(ProcessTest, ADaemonOutlivesTheThreadThatStartedIt) {
   EXPECT_EQ(p.exitcode(), 7);
 }
 
+// Python: p.daemon = True before start(); setting it afterwards is an error.
+TEST_P(ProcessTest, TheDaemonFlagIsSetBeforeStartOnly) {
+  tandem::ipc::Event go;
+  Process p(opts(), &wait_then_exit, go, 5);
+  EXPECT_FALSE(p.daemon());
+  p.set_daemon(true);
+  EXPECT_TRUE(p.daemon());
+  p.start();
+  EXPECT_THROW(p.set_daemon(false), tandem::InvalidStateError);
+  go.set();
+  EXPECT_TRUE(p.join());
+  EXPECT_EQ(p.exitcode(), 5);
+}
+
 TEST_P(ProcessTest, ADaemonStartsFromManyThreadsAtOnce) {
   // fork while other threads run is the documented hazard (a lock held at the fork stays held).
   if (GetParam() == StartMethod::fork) GTEST_SKIP() << "fork from a process whose threads allocate is unsafe";
