@@ -20,6 +20,7 @@
 
 #include "tandem/aio/task.hpp"
 #include "tandem/errors.hpp"
+#include "../sys/errors.hpp"
 
 namespace tandem::aio {
 
@@ -200,7 +201,7 @@ bool debug_from_env() {
   return v && *v && std::strcmp(v, "0") != 0;
 }
 
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void throw_errno(const char* what) { sys::throw_errno(what, errno); }
 
 std::string seconds(Duration d) {
   char buf[32];

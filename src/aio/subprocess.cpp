@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "tandem/aio/tasks.hpp"
+#include "../sys/spawn.hpp"
 #include "transport.hpp"
 
 extern char** environ;
@@ -126,14 +127,13 @@ Task<Process> create_subprocess_exec(std::string program, std::vector<std::strin
   pid_t pid = 0;
   int rc = ::posix_spawnp(&pid, program.c_str(), &fa.fa, nullptr, argv.data(), environ);
   if (rc != 0) throw SpawnError("cannot execute '" + program + "': " + std::strerror(rc), rc);
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  int pidfd = sys::open_pidfd(pid);
   if (pidfd < 0) {
     int e = errno;
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     throw SpawnError(std::string("pidfd_open (Linux 5.3+ needed): ") + std::strerror(e), e);
   }
-  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   auto state = std::make_shared<detail::ProcessState>(loop, pid, pidfd);
   auto name = "pid " + std::to_string(pid);
   auto pipe_end = [&](detail::Pipe& p, int i, const char* which) {
