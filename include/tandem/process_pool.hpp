@@ -28,7 +28,9 @@
 //
 // Mechanics: each worker has a shared-memory ring for tasks and one for results; both sides spin briefly
 // and then sleep on a futex (worker) or poll an eventfd plus the workers' pidfds (the pool's manager
-// thread), so idle pools park. Short tasks are prefetched into a worker's ring (Options::prefetch).
+// thread), so idle pools park. Short tasks are prefetched into a worker's ring (Options::prefetch);
+// a prefetched task is still pending — cancel() and shutdown(cancel_futures) stop it until a worker
+// takes it. With spawn, workers start on demand, as in Python 3.9+ (see Options::max_workers).
 //
 // Rough cost, 2 workers on a busy 2-core VM, Release: 300,000-500,000 round trips/s unbatched
 // (submit + result of int f(int)), 25-65 M items/s through map(chunksize=10000). Starting a worker

@@ -138,7 +138,7 @@ using ClientConnectedCallback = std::function<Task<void>(StreamReader, StreamWri
 /// asyncio.constants.ACCEPT_RETRY_DELAY).
 inline constexpr Duration kAcceptRetryDelay = std::chrono::seconds(1);
 
-/// start_server()'s settings beyond the address: `start_server(cb, host, port, {.backlog = 128})`.
+/// start_server()'s settings beyond the address: `ServerOptions o; o.backlog = 128; start_server(cb, host, port, o)`.
 struct ServerOptions {
   /// listen(2)'s backlog: connections the kernel completes and queues until the server accepts them.
   int backlog = 4096;
