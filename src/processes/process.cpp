@@ -301,26 +301,28 @@ Process::~Process() {
 }
 
 void Process::start() {
-  std::unique_lock lock(mu_);
-  if (pid_ != 0) throw InvalidStateError("tandem::Process: cannot start a process twice (" + name_ + ")");
-  if (getpid() != parent_pid_)
-    throw InvalidStateError("tandem::Process: can only start a process object created by the current process");
-  if (daemon_) {
-    // The kernel sends the parent-death signal when the *thread* that created the child ends, not the
-    // process: a daemon started from a short-lived thread would be killed with that thread. So daemons
-    // are created by one thread that lives as long as the process.
-    lock.unlock();
-    detail::run_on_daemon_starter([this] {
-      std::unique_lock l(mu_);
-      start_locked();
-    });
-    return;
+  const auto start_here = [this] {
+    std::unique_lock lock(mu_);
+    start_locked();
+  };
+  bool daemon;
+  {
+    std::unique_lock lock(mu_);
+    daemon = daemon_;
   }
-  start_locked();
+  // The kernel sends the parent-death signal when the *thread* that created the child ends, not the
+  // process: a daemon started from a short-lived thread would be killed with that thread. So daemons
+  // are created by one thread that lives as long as the process.
+  if (daemon)
+    detail::run_on_daemon_starter(start_here);
+  else
+    start_here();
 }
 
 void Process::start_locked() {
   if (pid_ != 0) throw InvalidStateError("tandem::Process: cannot start a process twice (" + name_ + ")");
+  if (getpid() != parent_pid_)
+    throw InvalidStateError("tandem::Process: can only start a process object created by the current process");
 
   if (method_ == StartMethod::fork) {
     std::fflush(stdout);

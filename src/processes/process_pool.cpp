@@ -317,7 +317,6 @@ struct ProcessPoolExecutor::Impl {
   std::atomic<std::size_t> replaced{0};
   // Workers that died before reaching their loop, in a row; kMaxStartFailures of them break the pool.
   unsigned start_failures_in_a_row = 0;
-  std::string last_start_failure;
   static constexpr unsigned kMaxStartFailures = 10;
   // Longest the manager sleeps while tasks are in flight. Workers ring the doorbell when they post a
   // result, but a task can close its worker's descriptors: this bound (and the worker leaving once its
@@ -540,18 +539,16 @@ struct ProcessPoolExecutor::Impl {
     // in Python. What is bounded is a respawn storm: kMaxStartFailures such deaths in a row, with no
     // worker reaching its loop in between, mean workers cannot start, and the pool says so.
     note_ready_workers_locked();
-    const bool died_starting = !w.link.shared()->init_done.load() && !w.killed && !w.stopping;
+    const bool died_starting = !ready(w) && !w.killed && !w.stopping;
     workers[slot].reset();
-    if (died_starting && !broken) {
+    if (died_starting && !broken && ++start_failures_in_a_row >= kMaxStartFailures) {
       const std::string how = code < 0 ? "killed by " + signal_name(-code) : "exit code " + std::to_string(code);
-      last_start_failure = "worker " + std::to_string(pid) + ": " + how;
-      if (++start_failures_in_a_row >= kMaxStartFailures)
-        break_pool_locked("worker processes cannot start: " + std::to_string(start_failures_in_a_row) +
-                              " in a row died before reaching their task loop" +
-                              (opts.initializer ? " (while loading the executable or in the pool's initializer)"
-                                                : " (while loading the executable)") +
-                              "; last: " + last_start_failure,
-                          done);
+      break_pool_locked("worker processes cannot start: " + std::to_string(start_failures_in_a_row) +
+                            " in a row died before reaching their task loop" +
+                            (opts.initializer ? " (while loading the executable or in the pool's initializer)"
+                                              : " (while loading the executable)") +
+                            "; last: worker " + std::to_string(pid) + ": " + how,
+                        done);
     }
     if (broken) return;
     if (!shutting_down || !pending.empty() || any_inflight_locked()) {
@@ -603,7 +600,7 @@ struct ProcessPoolExecutor::Impl {
   // A worker that reached its loop ends a run of start failures.
   void note_ready_workers_locked() {
     for (auto& w : workers) {
-      if (!w || w->seen_ready || !w->link.shared()->init_done.load()) continue;
+      if (!w || w->seen_ready || !ready(*w)) continue;
       w->seen_ready = true;
       start_failures_in_a_row = 0;
     }
