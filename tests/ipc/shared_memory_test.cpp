@@ -1,5 +1,5 @@
 // SharedMemory, Value, Array: naming, errors, RAII, and sharing with a child.
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "tandem/process.hpp"
-#include "tandem/sharedctypes.hpp"
+#include "tandem/ipc/sharedctypes.hpp"
 
 namespace {
 
