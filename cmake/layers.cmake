@@ -4,7 +4,7 @@
 #                                 TANDEM_LAYER_<l>_LINKS / TANDEM_LAYER_<l>_HEADERS, plus TANDEM_LAYER_ALLOW
 #                                 (entries "file|included|why"); used by this file and check_layer.cmake.
 #   tandem_add_layers(TABLE <table> ROOT <dir> [PREFIX <p>] [SOURCES_OF <var>])
-#       For each layer with sources in <dir>/src/<layer>/*.cpp: a static library <p><layer> (default
+#       For each layer with sources in <dir>/src/<layer>/ (**/*.cpp): a static library <p><layer> (default
 #       prefix tandem_) linking the layers its row names (PUBLIC; sys PRIVATE, it is internal), with
 #       <dir>/include as its public include directory, and a check step (<p><layer>_layer_check) that
 #       must pass before any of its sources compiles. A layer without sources gets no target. Then
@@ -66,10 +66,11 @@ function(tandem_add_layers)
     set(arg_PREFIX tandem_)
   endif()
   tandem_read_layers(${arg_TABLE})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${arg_TABLE})  # an edited row re-links
   set(made "")
   foreach(layer IN LISTS TANDEM_LAYERS)
     set(target ${arg_PREFIX}${layer})
-    file(GLOB sources CONFIGURE_DEPENDS ${arg_ROOT}/src/${layer}/*.cpp)
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${arg_ROOT}/src/${layer}/*.cpp)
     if(NOT sources)
       continue()
     endif()
