@@ -1,7 +1,10 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS tandem tandem_warnings EXPORT tandemTargets
+# Every layer's archive is installed and exported (tandem::core, tandem::aio, ... and tandem::sys, which
+# the others link and nobody else should: its headers stay in src/ and are not installed); users link
+# tandem::tandem, the INTERFACE target over all of them.
+install(TARGETS tandem ${TANDEM_LAYER_TARGETS} tandem_warnings EXPORT tandemTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/tandem DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -9,6 +12,13 @@ if(TARGET tandem_cli)
   install(TARGETS tandem_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 install(EXPORT tandemTargets NAMESPACE tandem:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tandem)
+# tandemConfig.cmake finds what the exported targets need: Threads, msgpack-cxx's headers, and libcurl
+# when the http layer is built.
+if(TARGET tandem_http)
+  set(TANDEM_CONFIG_NEEDS_CURL ON)
+else()
+  set(TANDEM_CONFIG_NEEDS_CURL OFF)
+endif()
 configure_package_config_file(cmake/tandemConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/tandemConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tandem)

@@ -1,7 +1,7 @@
 // spinner_proc.py from Fluent Python ch. 19, in C++: the spinner runs in a child process and `done` is
 // a process-shared Event. The target is a plain function: code does not cross process boundaries.
 #include <tandem/process.hpp>
-#include <tandem/synchronize.hpp>
+#include <tandem/ipc/synchronize.hpp>
 
 #include <chrono>
 #include <cstdio>

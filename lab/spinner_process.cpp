@@ -10,8 +10,8 @@
 #include "lab/primes.hpp"
 #include "lab/spinner.hpp"
 #include "tandem/process.hpp"
-#include "tandem/sharedctypes.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/sharedctypes.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 namespace tandem::lab {
 

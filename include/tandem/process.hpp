@@ -47,7 +47,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "tandem/codec.hpp"
+#include "tandem/ipc/codec.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem {

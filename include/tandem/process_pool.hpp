@@ -57,7 +57,7 @@
 #include <variant>
 #include <vector>
 
-#include "tandem/codec.hpp"
+#include "tandem/ipc/codec.hpp"
 #include "tandem/errors.hpp"
 #include "tandem/executor.hpp"
 #include "tandem/futures.hpp"

@@ -1,5 +1,5 @@
 // The wire codec's non-template half: demangling, bounded parsing, exception description.
-#include "tandem/codec.hpp"
+#include "tandem/ipc/codec.hpp"
 
 #include <cxxabi.h>
 

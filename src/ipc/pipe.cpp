@@ -1,4 +1,4 @@
-#include "tandem/pipe.hpp"
+#include "tandem/ipc/pipe.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -20,7 +20,7 @@
 // truncated back to header and ring, and the next item starts again in the smallest window that fits. A
 // taken item's pages are punched out (FALLOC_FL_PUNCH_HOLE), so memory follows what the queue holds and
 // the file's apparent size stays below blob_start + 2·(largest window) ≈ 4 × the most it held at once.
-#include "tandem/queues.hpp"
+#include "tandem/ipc/queues.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

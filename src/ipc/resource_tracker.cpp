@@ -37,7 +37,7 @@
 
 #include "../sys/executable.hpp"
 #include "../sys/spawn.hpp"
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 namespace tandem::ipc::detail {
 

@@ -1,6 +1,6 @@
 // Private: the shared-memory resource tracker (Python: multiprocessing.resource_tracker), which removes
 // the names a process created when it dies without removing them itself. See resource_tracker.cpp for
-// the protocol and shared_memory.hpp for the guarantees.
+// the protocol and tandem/ipc/shared_memory.hpp for the guarantees.
 #pragma once
 
 #include <string>

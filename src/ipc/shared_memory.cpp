@@ -1,4 +1,4 @@
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

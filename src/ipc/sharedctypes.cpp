@@ -1,4 +1,4 @@
-#include "tandem/sharedctypes.hpp"
+#include "tandem/ipc/sharedctypes.hpp"
 
 #include <atomic>
 #include <new>

@@ -1,4 +1,4 @@
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 #include <cerrno>
 #include <cstring>

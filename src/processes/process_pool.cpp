@@ -43,8 +43,8 @@
 
 #include "../ipc/futex.hpp"
 #include "spsc_ring.hpp"
-#include "tandem/pipe.hpp"
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/pipe.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 namespace tandem {
 

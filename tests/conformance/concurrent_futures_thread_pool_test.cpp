@@ -13,7 +13,7 @@
 
 #include "tandem/futures.hpp"
 #include "tandem/process_pool.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/synchronize.hpp"
 #include "tandem/thread_pool.hpp"
 #include "conformance/futures_support.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstddef>
 
 #include "tandem/process_pool.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/synchronize.hpp"
 #include "tandem/thread_pool.hpp"
 
 namespace tandem::conformance {

@@ -11,8 +11,8 @@
 
 #include "faults/support.hpp"
 #include "tandem/process.hpp"
-#include "tandem/queues.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/queues.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 namespace {
 

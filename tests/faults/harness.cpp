@@ -14,9 +14,9 @@
 
 #include "tandem/process.hpp"
 #include "tandem/process_pool.hpp"
-#include "tandem/queues.hpp"
-#include "tandem/shared_memory.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/queues.hpp"
+#include "tandem/ipc/shared_memory.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 namespace {
 

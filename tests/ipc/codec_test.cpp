@@ -1,5 +1,5 @@
 // The wire codec: round trips, and every kind of bad input rejected with CodecError.
-#include "tandem/codec.hpp"
+#include "tandem/ipc/codec.hpp"
 
 #include <gtest/gtest.h>
 

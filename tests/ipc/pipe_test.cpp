@@ -1,5 +1,5 @@
 // Pipe: messages both ways, any size, EOF and broken pipe instead of hangs and SIGPIPE.
-#include "tandem/pipe.hpp"
+#include "tandem/ipc/pipe.hpp"
 
 #include <gtest/gtest.h>
 

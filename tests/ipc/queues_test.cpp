@@ -1,5 +1,5 @@
 // Queue / SimpleQueue between processes: order, bounds, timeouts, big items, a producer that dies.
-#include "tandem/queues.hpp"
+#include "tandem/ipc/queues.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -19,7 +19,7 @@
 
 #include "support/dev_shm.hpp"
 #include "tandem/process.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 namespace {
 

@@ -11,9 +11,9 @@
 
 #include "support/dev_shm.hpp"
 #include "tandem/process.hpp"
-#include "tandem/queues.hpp"
-#include "tandem/shared_memory.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/queues.hpp"
+#include "tandem/ipc/shared_memory.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 namespace {
 

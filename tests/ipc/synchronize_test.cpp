@@ -1,5 +1,5 @@
 // Event, Lock, Semaphore, Barrier across processes, including a lock holder that dies.
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "tandem/process.hpp"
-#include "tandem/sharedctypes.hpp"
+#include "tandem/ipc/sharedctypes.hpp"
 
 namespace {
 

@@ -1,12 +1,24 @@
-// An outside project using the installed package: exit 0 only if a pool computes the right answer.
+// An outside project using the installed package: exit 0 only if every layer links and answers right
+// (tandem::tandem pulls in the layer archives in order: threads, processes over ipc, aio over threads).
+#include <tandem/aio.hpp>
+#include <tandem/process_pool.hpp>
 #include <tandem/thread_pool.hpp>
 
+#include <chrono>
 #include <cstdio>
+
+int square(int x) { return x * x; }
+tandem::aio::Task<int> later(int x) {
+  co_await tandem::aio::sleep(std::chrono::milliseconds(1));
+  co_return x;
+}
 
 int main() {
   tandem::ThreadPoolExecutor pool(2);
-  auto f = pool.submit([](int a, int b) { return a * b; }, 6, 7);
-  const int answer = f.result();
-  std::printf("answer %d\n", answer);
-  return answer == 42 ? 0 : 1;
+  const int product = pool.submit([](int a, int b) { return a * b; }, 6, 7).result();
+  tandem::ProcessPoolExecutor procs(1);
+  const int squared = procs.submit(square, 7).result();
+  const int awaited = tandem::aio::run(later(42));
+  std::printf("thread pool %d, process pool %d, aio %d\n", product, squared, awaited);
+  return product == 42 && squared == 49 && awaited == 42 ? 0 : 1;
 }

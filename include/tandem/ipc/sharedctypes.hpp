@@ -1,4 +1,4 @@
-// tandem/sharedctypes.hpp — typed values and arrays in shared memory (Python: multiprocessing.Value,
+// tandem/ipc/sharedctypes.hpp — typed values and arrays in shared memory (Python: multiprocessing.Value,
 // multiprocessing.Array).
 //
 // Each object carries its own robust lock: get()/set() (and Array's load/store) are atomic with respect
@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 namespace tandem::ipc {
 

@@ -1,4 +1,4 @@
-// tandem/codec.hpp — the wire codec: how values cross a process boundary (Python: pickle, minus code).
+// tandem/ipc/codec.hpp — the wire codec: how values cross a process boundary (Python: pickle, minus code).
 //
 // Arguments, results and exceptions travel between processes as MessagePack (msgpack-cxx, header-only,
 // used through the system include path so that the installed tandem package depends on nothing).

@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "tandem/sharedctypes.hpp"
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/sharedctypes.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 namespace {
 

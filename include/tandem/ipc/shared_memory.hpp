@@ -1,4 +1,4 @@
-// tandem/shared_memory.hpp — memory that several processes map at once
+// tandem/ipc/shared_memory.hpp — memory that several processes map at once
 // (Python: multiprocessing.shared_memory.SharedMemory).
 //
 // Two kinds of segment:
@@ -43,7 +43,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "tandem/codec.hpp"
+#include "tandem/ipc/codec.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::ipc {

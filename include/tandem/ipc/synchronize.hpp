@@ -1,4 +1,4 @@
-// tandem/synchronize.hpp — Event, Lock, Semaphore, Barrier shared between processes
+// tandem/ipc/synchronize.hpp — Event, Lock, Semaphore, Barrier shared between processes
 // (Python: multiprocessing.synchronize).
 //
 // Each object lives in its own small anonymous shared segment; a handle is cheap to copy and every copy
@@ -30,7 +30,7 @@
 #include <optional>
 
 #include "tandem/errors.hpp"
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 namespace tandem::ipc {
 

@@ -1,4 +1,4 @@
-// tandem/queues.hpp — FIFO queues between processes (Python: multiprocessing.Queue, SimpleQueue).
+// tandem/ipc/queues.hpp — FIFO queues between processes (Python: multiprocessing.Queue, SimpleQueue).
 //
 //   tandem::ipc::Queue<std::string> jobs(100);       // at most 100 items waiting
 //   tandem::Process worker(&consume, jobs);          // void consume(tandem::ipc::Queue<std::string> q)
@@ -33,8 +33,8 @@
 #include <span>
 #include <vector>
 
-#include "tandem/codec.hpp"
-#include "tandem/shared_memory.hpp"
+#include "tandem/ipc/codec.hpp"
+#include "tandem/ipc/shared_memory.hpp"
 
 namespace tandem::ipc {
 

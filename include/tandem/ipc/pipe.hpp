@@ -1,4 +1,4 @@
-// tandem/pipe.hpp — a two-ended message channel between processes (Python: multiprocessing.Pipe).
+// tandem/ipc/pipe.hpp — a two-ended message channel between processes (Python: multiprocessing.Pipe).
 //
 //   auto [parent_end, child_end] = tandem::ipc::Pipe<std::string>();
 //   tandem::Process p(&echo, child_end);       // void echo(tandem::ipc::Connection<std::string> c)
@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "tandem/codec.hpp"
+#include "tandem/ipc/codec.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::ipc {

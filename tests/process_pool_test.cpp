@@ -19,7 +19,7 @@
 #include <tuple>
 #include <vector>
 
-#include "tandem/synchronize.hpp"
+#include "tandem/ipc/synchronize.hpp"
 
 
 namespace {
