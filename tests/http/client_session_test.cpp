@@ -1,0 +1,291 @@
+// The coroutine client (tandem/http/client_session.hpp) on the aio loop, against the local TestServer:
+// concurrency through gather, connection limits, cancellation and closing with transfers in flight,
+// and nothing left behind (sockets, timers, descriptors).
+#include "tandem/http/client_session.hpp"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "aio/support.hpp"
+#include "http/test_server.hpp"
+#include "tandem/aio.hpp"
+
+namespace aio = tandem::aio;
+namespace http = tandem::http;
+using http::testing::TestServer;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string pattern(std::size_t n) {
+  std::string s(n, ' ');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+/// Lets the loop run until `cond` holds (the test server works on its own threads); false if it never
+/// does within a generous bound.
+template <class Cond>
+aio::Task<bool> eventually(Cond cond) {
+  for (int i = 0; i < 5000; ++i) {
+    if (cond()) co_return true;
+    co_await aio::sleep(1ms);
+  }
+  co_return cond();
+}
+
+aio::Task<std::size_t> download_site(http::ClientSession& session, std::string url) {
+  http::Response r = co_await session.get(std::move(url));
+  r.raise_for_status();
+  co_return r.body.size();
+}
+
+}  // namespace
+
+TEST(HttpClientSession, GetAndPostLikeTheBlockingClient) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSession session;
+    http::Response r = co_await session.get(server.url("/bytes/10"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "abcdefghij");
+    EXPECT_EQ(r.headers.get("Content-Length"), "10");
+    EXPECT_EQ(r.url, server.url("/bytes/10"));
+    http::RequestOptions o;
+    o.headers.set("X-Test", "async");
+    http::Response echo = co_await session.post(server.url("/echo"), "payload", o);
+    EXPECT_EQ(echo.body, "method=POST\nbody=payload\nx-test=async");
+    http::Response redirected = co_await session.get(server.url("/redirect/2"));
+    EXPECT_EQ(redirected.url, server.url("/redirect/0"));
+    EXPECT_EQ(session.in_flight(), 0u);
+  }());
+  EXPECT_EQ(server.accepts(), 1);  // keep-alive across all of them
+}
+
+TEST(HttpClientSession, TwoHundredConcurrentRequestsThroughGatherGetTheirOwnBodies) {
+  TestServer server;
+  std::vector<std::string> bodies;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSession session;
+    std::vector<aio::Task<http::Response>> requests;
+    for (int i = 0; i < 200; ++i) requests.push_back(session.get(server.url("/bytes/" + std::to_string(i * 37 % 1000))));
+    auto responses = co_await aio::gather(std::move(requests));
+    for (auto& r : responses) bodies.push_back(std::move(r.body));
+    EXPECT_EQ(session.in_flight(), 0u);
+  }());
+  ASSERT_EQ(bodies.size(), 200u);
+  for (std::size_t i = 0; i < bodies.size(); ++i) EXPECT_EQ(bodies[i], pattern(i * 37 % 1000)) << i;
+  EXPECT_LE(server.max_concurrent(), 100);  // aiohttp's default limit
+}
+
+TEST(HttpClientSession, TheSeedsDownloadAllSites) {
+  TestServer server;
+  std::size_t total = aio::run([&]() -> aio::Task<std::size_t> {
+    http::ClientSession session;
+    std::vector<aio::Task<std::size_t>> tasks;
+    for (int i = 0; i < 80; ++i) {
+      tasks.push_back(download_site(session, server.url("/bytes/10394")));
+      tasks.push_back(download_site(session, server.url("/bytes/277")));
+    }
+    auto sizes = co_await aio::gather(std::move(tasks));
+    std::size_t sum = 0;
+    for (auto s : sizes) sum += s;
+    co_return sum;
+  }());
+  EXPECT_EQ(total, 80u * (10394 + 277));
+}
+
+TEST(HttpClientSession, PerHostLimitCapsSimultaneousConnections) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSessionOptions o;
+    o.limit_per_host = 4;
+    http::ClientSession session(o);
+    std::vector<aio::Task<http::Response>> requests;
+    for (int i = 0; i < 20; ++i) requests.push_back(session.get(server.url("/slow/30")));
+    auto responses = co_await aio::gather(std::move(requests));
+    for (auto& r : responses) EXPECT_EQ(r.body, "slow");
+  }());
+  EXPECT_LE(server.max_concurrent(), 4);
+  EXPECT_GE(server.max_concurrent(), 2);  // the requests did overlap
+  EXPECT_LE(server.accepts(), 4);         // and the queued ones reused the connections
+}
+
+TEST(HttpClientSession, TotalLimitCapsSimultaneousConnections) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSessionOptions o;
+    o.limit = 3;
+    http::ClientSession session(o);
+    std::vector<aio::Task<http::Response>> requests;
+    for (int i = 0; i < 12; ++i) requests.push_back(session.get(server.url("/slow/30")));
+    co_await aio::gather(std::move(requests));
+  }());
+  EXPECT_LE(server.max_concurrent(), 3);
+  EXPECT_GE(server.max_concurrent(), 2);
+}
+
+TEST(HttpClientSession, CancellingTheAwaitingTaskRemovesItsTransfer) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    auto& loop = aio::get_running_loop();
+    http::ClientSession session;
+    auto task = aio::create_task(session.get(server.url("/hold")));
+    const bool held = co_await eventually([&] { return server.holding() == 1; });
+    CO_ASSERT_TRUE(held);
+    EXPECT_EQ(session.in_flight(), 1u);
+    task.cancel();
+    bool cancelled = false;
+    try {
+      co_await task;
+    } catch (const tandem::CancelledError&) {
+      cancelled = true;
+    }
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(session.in_flight(), 0u);
+    EXPECT_EQ(session.watched_sockets(), 0u);  // its connection was closed, the loop forgot the fd
+    const bool seen = co_await eventually([&] { return server.closed_by_client() == 1; });
+    EXPECT_TRUE(seen);  // the server saw the connection go
+    // The session is still usable, and nothing of the cancelled transfer fires later.
+    http::Response r = co_await session.get(server.url("/bytes/3"));
+    EXPECT_EQ(r.body, "abc");
+    co_await aio::sleep(20ms);
+    session.close();
+    EXPECT_EQ(loop.timer_count(), 0u);
+  }());
+}
+
+TEST(HttpClientSession, TimeoutScopeCancelsTheRequest) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSession session;
+    bool timed_out = false;
+    try {
+      co_await aio::timeout(100ms, session.get(server.url("/hold")));
+    } catch (const tandem::TimeoutError&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    EXPECT_EQ(session.in_flight(), 0u);
+  }());
+}
+
+TEST(HttpClientSession, ErrorsAreTheBlockingClientsErrors) {
+  TestServer server;
+  int refused_port = 0;
+  int guard = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // bound, not listening: refuses
+  {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(guard, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(guard, reinterpret_cast<sockaddr*>(&addr), &len);
+    refused_port = ntohs(addr.sin_port);
+  }
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSession session;
+    auto outcome = [&](std::string url, http::RequestOptions o = {}) -> aio::Task<std::string> {
+      try {
+        http::Response r = co_await session.get(std::move(url), std::move(o));
+        r.raise_for_status();
+        co_return "ok";
+      } catch (const http::Timeout&) {
+        co_return "Timeout";
+      } catch (const http::HTTPError& e) {
+        co_return "HTTPError " + std::to_string(e.status());
+      } catch (const http::ConnectionError& e) {
+        co_return std::string("ConnectionError ") + e.what();
+      }
+    };
+    std::string refused = co_await outcome("http://127.0.0.1:" + std::to_string(refused_port) + "/");
+    EXPECT_TRUE(refused.starts_with("ConnectionError GET http://127.0.0.1:")) << refused;
+    std::string truncated = co_await outcome(server.url("/truncate"));
+    EXPECT_NE(truncated.find("mid-body"), std::string::npos) << truncated;
+    std::string reset = co_await outcome(server.url("/reset"));
+    EXPECT_TRUE(reset.starts_with("ConnectionError")) << reset;
+    std::string nothing = co_await outcome(server.url("/close"));
+    EXPECT_TRUE(nothing.starts_with("ConnectionError")) << nothing;
+    EXPECT_EQ(co_await outcome(server.url("/status/404")), "HTTPError 404");
+    http::RequestOptions quick;
+    quick.timeout = 150ms;
+    EXPECT_EQ(co_await outcome(server.url("/hold"), quick), "Timeout");
+    EXPECT_EQ(co_await outcome(server.url("/bytes/1")), "ok");
+  }());
+  ::close(guard);
+}
+
+TEST(HttpClientSession, ClosingWithTransfersInFlightFailsThemWithConnectionError) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    auto& loop = aio::get_running_loop();
+    auto session = std::make_unique<http::ClientSession>();
+    std::vector<aio::TaskHandle<http::Response>> tasks;
+    for (int i = 0; i < 5; ++i) tasks.push_back(aio::create_task(session->get(server.url("/hold"))));
+    const bool held = co_await eventually([&] { return server.holding() == 5; });
+    CO_ASSERT_TRUE(held);
+    session.reset();  // RAII close with five transfers in flight
+    int failed = 0;
+    for (auto& t : tasks) {
+      try {
+        co_await t;
+      } catch (const http::ConnectionError& e) {
+        EXPECT_NE(std::string(e.what()).find("ClientSession was closed"), std::string::npos) << e.what();
+        ++failed;
+      }
+    }
+    EXPECT_EQ(failed, 5);
+    const bool seen = co_await eventually([&] { return server.closed_by_client() == 5; });
+    EXPECT_TRUE(seen);
+    EXPECT_EQ(loop.timer_count(), 0u);
+  }());
+}
+
+TEST(HttpClientSession, RequestsAfterCloseFail) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSession session;
+    session.close();
+    session.close();  // idempotent
+    EXPECT_TRUE(session.closed());
+    bool failed = false;
+    try {
+      co_await session.get(server.url("/bytes/1"));
+    } catch (const http::ConnectionError&) {
+      failed = true;
+    }
+    EXPECT_TRUE(failed);
+  }());
+}
+
+TEST(HttpClientSession, DescriptorsReturnToTheirCountAfterTheSessionCloses) {
+  const int before = http::testing::open_fd_count();
+  {
+    TestServer server;
+    aio::run([&]() -> aio::Task<void> {
+      http::ClientSession session;
+      std::vector<aio::Task<http::Response>> requests;
+      for (int i = 0; i < 50; ++i) requests.push_back(session.get(server.url("/bytes/100")));
+      co_await aio::gather(std::move(requests));
+      auto cancelled = aio::create_task(session.get(server.url("/hold")));
+      co_await aio::sleep(10ms);
+      cancelled.cancel();
+      try {
+        co_await cancelled;
+      } catch (const tandem::CancelledError&) {
+      }
+      EXPECT_EQ(session.watched_sockets(), 0u);  // idle connections are not watched by the loop…
+      EXPECT_GT(http::testing::open_fd_count(), before);  // …but stay open in libcurl's cache
+    }());
+    server.stop();
+  }
+  EXPECT_EQ(http::testing::open_fd_count(), before);
+}
+
+TEST(HttpClientSession, OutsideARunningLoopIsAnInvalidStateError) {
+  EXPECT_THROW(http::ClientSession{}, tandem::InvalidStateError);
+}
