@@ -1,7 +1,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS tandem tandem_warnings EXPORT tandemTargets
+set(TANDEM_EXPORTED_TARGETS tandem tandem_warnings)
+if(TARGET tandem_http)
+  list(APPEND TANDEM_EXPORTED_TARGETS tandem_http)  # tandem::http; its config finds CURL
+endif()
+install(TARGETS ${TANDEM_EXPORTED_TARGETS} EXPORT tandemTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/tandem DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -4,9 +4,6 @@
 #include "tandem/http/client_session.hpp"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 
@@ -176,17 +173,7 @@ TEST(HttpClientSession, TimeoutScopeCancelsTheRequest) {
 
 TEST(HttpClientSession, ErrorsAreTheBlockingClientsErrors) {
   TestServer server;
-  int refused_port = 0;
-  int guard = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // bound, not listening: refuses
-  {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(guard, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(guard, reinterpret_cast<sockaddr*>(&addr), &len);
-    refused_port = ntohs(addr.sin_port);
-  }
+  http::testing::RefusingPort nobody;
   aio::run([&]() -> aio::Task<void> {
     http::ClientSession session;
     auto outcome = [&](std::string url, http::RequestOptions o = {}) -> aio::Task<std::string> {
@@ -202,7 +189,7 @@ TEST(HttpClientSession, ErrorsAreTheBlockingClientsErrors) {
         co_return std::string("ConnectionError ") + e.what();
       }
     };
-    std::string refused = co_await outcome("http://127.0.0.1:" + std::to_string(refused_port) + "/");
+    std::string refused = co_await outcome(nobody.url());
     EXPECT_TRUE(refused.starts_with("ConnectionError GET http://127.0.0.1:")) << refused;
     std::string truncated = co_await outcome(server.url("/truncate"));
     EXPECT_NE(truncated.find("mid-body"), std::string::npos) << truncated;
@@ -216,7 +203,6 @@ TEST(HttpClientSession, ErrorsAreTheBlockingClientsErrors) {
     EXPECT_EQ(co_await outcome(server.url("/hold"), quick), "Timeout");
     EXPECT_EQ(co_await outcome(server.url("/bytes/1")), "ok");
   }());
-  ::close(guard);
 }
 
 TEST(HttpClientSession, ClosingWithTransfersInFlightFailsThemWithConnectionError) {

@@ -3,38 +3,15 @@
 #include "tandem/http/client.hpp"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
 #include "http/test_server.hpp"
 
 namespace http = tandem::http;
+using http::testing::RefusingPort;
 using http::testing::TestServer;
 using namespace std::chrono_literals;
-
-namespace {
-
-/// A port where nothing listens: bound (so nobody else takes it) but not listening.
-struct RefusingPort {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  std::uint16_t port = 0;
-  RefusingPort() {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-  }
-  ~RefusingPort() { ::close(fd); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/"; }
-};
-
-}  // namespace
 
 TEST(HttpSession, GetReturnsStatusBodyHeadersAndFinalUrl) {
   TestServer server;

@@ -266,6 +266,25 @@ class TestServer {
   std::thread acceptor_;
 };
 
+/// A port where nothing listens: bound (so nobody else takes it) but not listening.
+struct RefusingPort {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  std::uint16_t port = 0;
+  RefusingPort() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~RefusingPort() { ::close(fd); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/"; }
+};
+
 /// Descriptors open in this process now (the entries of /proc/self/fd, less the one listing them).
 inline int open_fd_count() {
   int n = 0;
