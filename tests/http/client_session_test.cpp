@@ -231,6 +231,63 @@ TEST(HttpClientSession, ClosingWithTransfersInFlightFailsThemWithConnectionError
   }());
 }
 
+TEST(HttpClientSession, ARequestQueuedBehindTheLimitCanBeCancelledAndTheQueueMovesOn) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSessionOptions o;
+    o.limit = 1;
+    http::ClientSession session(o);
+    auto holder = aio::create_task(session.get(server.url("/hold")));
+    const bool held = co_await eventually([&] { return server.holding() == 1; });
+    CO_ASSERT_TRUE(held);
+    auto queued = aio::create_task(session.get(server.url("/bytes/3")));
+    auto next = aio::create_task(session.get(server.url("/bytes/4")));
+    co_await aio::sleep(5ms);
+    EXPECT_EQ(session.in_flight(), 3u);
+    queued.cancel();
+    bool cancelled = false;
+    try {
+      co_await queued;
+    } catch (const tandem::CancelledError&) {
+      cancelled = true;
+    }
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(session.in_flight(), 2u);
+    holder.cancel();  // frees the one connection slot: `next` goes ahead
+    http::Response r = co_await next;
+    EXPECT_EQ(r.body, "abcd");
+    EXPECT_TRUE(holder.cancelled());
+    EXPECT_EQ(session.in_flight(), 0u);
+  }());
+  EXPECT_EQ(server.accepts(), 2);  // /hold's connection, closed by the cancel, then one for /bytes/4
+}
+
+TEST(HttpClientSession, ClosingFailsQueuedRequestsToo) {
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSessionOptions o;
+    o.limit = 2;
+    http::ClientSession session(o);
+    std::vector<aio::TaskHandle<http::Response>> tasks;
+    for (int i = 0; i < 4; ++i) tasks.push_back(aio::create_task(session.get(server.url("/hold"))));
+    const bool held = co_await eventually([&] { return server.holding() == 2; });
+    CO_ASSERT_TRUE(held);
+    EXPECT_EQ(session.in_flight(), 4u);
+    session.close();
+    EXPECT_EQ(session.in_flight(), 0u);
+    int failed = 0;
+    for (auto& t : tasks) {
+      try {
+        co_await t;
+      } catch (const http::ConnectionError&) {
+        ++failed;
+      }
+    }
+    EXPECT_EQ(failed, 4);
+  }());
+  EXPECT_EQ(server.accepts(), 2);
+}
+
 TEST(HttpClientSession, RequestsAfterCloseFail) {
   TestServer server;
   aio::run([&]() -> aio::Task<void> {
