@@ -3,6 +3,7 @@
 // and nothing left behind (sockets, timers, descriptors).
 #include "tandem/http/client_session.hpp"
 
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -331,4 +332,18 @@ TEST(HttpClientSession, DescriptorsReturnToTheirCountAfterTheSessionCloses) {
 
 TEST(HttpClientSession, OutsideARunningLoopIsAnInvalidStateError) {
   EXPECT_THROW(http::ClientSession{}, tandem::InvalidStateError);
+}
+
+// The session leaves name lookups to libcurl; that keeps the loop free only with an asynchronous
+// resolver (the threaded one in Debian's libcurl4-openssl). If a libcurl without it is ever linked,
+// this says so rather than letting a slow DNS server freeze the loop unnoticed.
+TEST(HttpClientSession, LibcurlResolvesNamesWithoutBlockingAndLocalhostWorks) {
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  EXPECT_TRUE(info->features & CURL_VERSION_ASYNCHDNS) << "libcurl " << info->version << " has no AsynchDNS";
+  TestServer server;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSession session;
+    http::Response r = co_await session.get("http://localhost:" + std::to_string(server.port()) + "/bytes/2");
+    EXPECT_EQ(r.body, "ab");
+  }());
 }
