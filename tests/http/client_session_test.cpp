@@ -36,6 +36,16 @@ aio::Task<bool> eventually(Cond cond) {
   co_return cond();
 }
 
+/// Awaits a task that was told to cancel; true if it ended with CancelledError.
+aio::Task<bool> ends_cancelled(aio::TaskHandle<http::Response>& task) {
+  try {
+    co_await task;
+  } catch (const tandem::CancelledError&) {
+    co_return true;
+  }
+  co_return false;
+}
+
 aio::Task<std::size_t> download_site(http::ClientSession& session, std::string url) {
   http::Response r = co_await session.get(std::move(url));
   r.raise_for_status();
@@ -137,12 +147,7 @@ TEST(HttpClientSession, CancellingTheAwaitingTaskRemovesItsTransfer) {
     CO_ASSERT_TRUE(held);
     EXPECT_EQ(session.in_flight(), 1u);
     task.cancel();
-    bool cancelled = false;
-    try {
-      co_await task;
-    } catch (const tandem::CancelledError&) {
-      cancelled = true;
-    }
+    const bool cancelled = co_await ends_cancelled(task);
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(session.in_flight(), 0u);
     EXPECT_EQ(session.watched_sockets(), 0u);  // its connection was closed, the loop forgot the fd
@@ -246,12 +251,7 @@ TEST(HttpClientSession, ARequestQueuedBehindTheLimitCanBeCancelledAndTheQueueMov
     co_await aio::sleep(5ms);
     EXPECT_EQ(session.in_flight(), 3u);
     queued.cancel();
-    bool cancelled = false;
-    try {
-      co_await queued;
-    } catch (const tandem::CancelledError&) {
-      cancelled = true;
-    }
+    const bool cancelled = co_await ends_cancelled(queued);
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(session.in_flight(), 2u);
     holder.cancel();  // frees the one connection slot: `next` goes ahead
@@ -318,10 +318,8 @@ TEST(HttpClientSession, DescriptorsReturnToTheirCountAfterTheSessionCloses) {
       auto cancelled = aio::create_task(session.get(server.url("/hold")));
       co_await aio::sleep(10ms);
       cancelled.cancel();
-      try {
-        co_await cancelled;
-      } catch (const tandem::CancelledError&) {
-      }
+      const bool ended_cancelled = co_await ends_cancelled(cancelled);
+      EXPECT_TRUE(ended_cancelled);
       EXPECT_EQ(session.watched_sockets(), 0u);  // idle connections are not watched by the loop…
       EXPECT_GT(http::testing::open_fd_count(), before);  // …but stay open in libcurl's cache
     }());
