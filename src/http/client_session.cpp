@@ -7,15 +7,19 @@
 //   loop: timer    ──▶ MultiDriver::on_timeout  ──▶ curl_multi_socket_action(TIMEOUT)
 //                                                   └▶ collect_done(): CURLMSG_DONE ▶ Transfer::complete ▶ task.wake()
 //
-// A Transfer lives in the frame of the request() coroutine that awaits it; the driver only points to
-// it while its easy handle is in the multi handle. Cancellation (Transfer::cancel_wait) and close()
-// take the handle out with curl_multi_remove_handle, after which libcurl calls nothing of it.
+// A Transfer lives in the frame of the request() coroutine that awaits it; the driver points to it
+// while it waits in the driver's queue (more than `limit` requests) or its easy handle is in the multi
+// handle, and a completion admits the next queued one (admit_waiting). Cancellation
+// (Transfer::cancel_wait) and close() unlink it from the queue or take the handle out with
+// curl_multi_remove_handle, after which libcurl calls nothing of it.
 // Readiness uses the loop's one-shot FdWaiter (called synchronously from epoll dispatch, no
 // std::function per event) and is re-armed after each socket_action while libcurl still wants it.
 #include "tandem/http/client_session.hpp"
 
 #include <curl/curl.h>
 
+#include <exception>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
