@@ -32,7 +32,12 @@ const SessionOptions& Session::options() const noexcept { return impl_->options;
 Response Session::request(std::string_view method, const std::string& url, std::string body,
                           const RequestOptions& options) {
   if (!impl_) throw InvalidStateError("http::Session used after it was moved from");
-  curl_easy_reset(impl_->easy);
+  // The handle points into `req` (error buffer, header list, body) only while this call runs: reset
+  // it on the way out, whatever happens, so that nothing dangles until the next request.
+  struct ResetOnExit {
+    CURL* easy;
+    ~ResetOnExit() { curl_easy_reset(easy); }
+  } reset{impl_->easy};
   detail::CurlRequest req(std::string(method), url, std::move(body));
   req.configure(impl_->easy, impl_->options, options);
   CURLcode rc = curl_easy_perform(impl_->easy);
