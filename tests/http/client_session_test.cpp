@@ -345,3 +345,23 @@ TEST(HttpClientSession, LibcurlResolvesNamesWithoutBlockingAndLocalhostWorks) {
     EXPECT_EQ(r.body, "ab");
   }());
 }
+
+// asyncio.run's shutdown: main returns with a request still running in another task. The session (in
+// main's frame) closes first and fails it; aio::run then cancels what is left. Nothing crashes, the
+// server sees the connection go, and no fd is left open.
+TEST(HttpClientSession, ARequestLeftRunningWhenMainReturnsEndsCleanly) {
+  const int before = http::testing::open_fd_count();
+  {
+    TestServer server;
+    aio::run([&]() -> aio::Task<void> {
+      http::ClientSession session;
+      auto orphan = aio::create_task(session.get(server.url("/hold")));
+      const bool held = co_await eventually([&] { return server.holding() == 1; });
+      EXPECT_TRUE(held);
+    }());
+    for (int i = 0; i < 500 && server.closed_by_client() == 0; ++i) std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(server.closed_by_client(), 1);
+    server.stop();
+  }
+  EXPECT_EQ(http::testing::open_fd_count(), before);
+}
