@@ -347,8 +347,8 @@ TEST(HttpClientSession, LibcurlResolvesNamesWithoutBlockingAndLocalhostWorks) {
 }
 
 // asyncio.run's shutdown: main returns with a request still running in another task. The session (in
-// main's frame) closes first and fails it; aio::run then cancels what is left. Nothing crashes, the
-// server sees the connection go, and no fd is left open.
+// main's frame) closes and fails it with ConnectionError, which the loop reports as never retrieved
+// (as asyncio would). Nothing crashes, the server sees the connection go, and no fd is left open.
 TEST(HttpClientSession, ARequestLeftRunningWhenMainReturnsEndsCleanly) {
   const int before = http::testing::open_fd_count();
   {
