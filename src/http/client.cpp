@@ -125,7 +125,8 @@ void CurlRequest::configure(CURL* easy, const SessionOptions& defaults, const Re
   set(easy, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
   const std::string& ca_file = options.ca_file ? *options.ca_file : defaults.ca_file;
   if (!ca_file.empty()) set(easy, CURLOPT_CAINFO, ca_file.c_str());  // libcurl copies strings
-  if (!defaults.ca_path.empty()) set(easy, CURLOPT_CAPATH, defaults.ca_path.c_str());
+  const std::string& ca_path = options.ca_path ? *options.ca_path : defaults.ca_path;
+  if (!ca_path.empty()) set(easy, CURLOPT_CAPATH, ca_path.c_str());
 
   // Session headers, then the request's (same name: the request's wins). "Expect:" turns off
   // libcurl's "Expect: 100-continue" for large bodies, which stalls a second on servers that ignore it.

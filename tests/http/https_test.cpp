@@ -109,6 +109,14 @@ TEST(Https, VerifyFalseSkipsTheCheckAndCaFileTrustsTheCertificate) {
   http::RequestOptions trusted;
   trusted.ca_file = server.cert();  // verification on, against this anchor: host name and chain check out
   EXPECT_EQ(session.get(server.url(), trusted).status, 200);
+  // The same anchor in a hashed CA directory (ca_path), next to the system's bundle.
+  std::string dir = std::filesystem::path(server.cert()).parent_path() / "ca";
+  std::filesystem::create_directory(dir);
+  std::filesystem::copy_file(server.cert(), dir + "/server.pem");
+  ASSERT_EQ(std::system(("openssl rehash " + dir + " >/dev/null 2>&1").c_str()), 0);
+  http::RequestOptions by_dir;
+  by_dir.ca_path = dir;
+  EXPECT_EQ(session.get(server.url(), by_dir).status, 200);
 }
 
 TEST(Https, TheCoroutineClientVerifiesToo) {

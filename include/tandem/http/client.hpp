@@ -120,6 +120,7 @@ struct RequestOptions {
   std::optional<long> max_redirects;
   std::optional<bool> verify;
   std::optional<std::string> ca_file;
+  std::optional<std::string> ca_path;
 };
 
 /// Blocking HTTP client with connection reuse (Python: requests.Session). Movable, not copyable;
