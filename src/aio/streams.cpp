@@ -1,6 +1,7 @@
 // TCP streams (see tandem/aio/streams.hpp).
 #include "tandem/aio/streams.hpp"
 
+#include "tandem/aio/threads.hpp"
 #include "transport.hpp"
 
 namespace tandem::aio {
@@ -229,9 +230,24 @@ std::size_t StreamWriter::write_buffer_size() const { return transport(t_).pendi
 
 // ---- connecting and serving -----------------------------------------------------------------------------
 
+namespace {
+// DNS never blocks the loop (asyncio: loop.getaddrinfo runs in the default executor). An IP literal, or
+// no host at all, is converted at once without a resolver (asyncio's _ipaddr_info shortcut); a name is
+// resolved by getaddrinfo on aio::default_executor(). Cancelling the awaiting task abandons the wait at
+// once; a lookup already running finishes on its thread and its result is freed with the future.
+Task<detail::AddrInfoPtr> resolve_off_loop(std::string host, std::uint16_t port, bool passive) {
+  if (auto literal = detail::resolve(host, port, passive, /*numeric_only=*/true)) co_return literal;
+  // The job is built in a statement of its own: GCC 12 miscompiles a lambda capturing a coroutine
+  // parameter inside a co_await expression (the capture kept a pointer into the frame).
+  auto lookup = [host, port, passive] { return detail::resolve(host, port, passive); };
+  Future<detail::AddrInfoPtr> found = default_executor().submit(std::move(lookup));
+  co_return co_await std::move(found);
+}
+}  // namespace
+
 Task<Connection> open_connection(std::string host, std::uint16_t port) {
   auto& loop = get_running_loop();
-  auto addrs = detail::resolve(host, port, false);
+  auto addrs = co_await resolve_off_loop(host, port, false);
   int last_error = EHOSTUNREACH;
   for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
     detail::FdGuard sock{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol),
@@ -281,7 +297,7 @@ Task<Server> start_server(ClientConnectedCallback on_client, std::string host, s
     throw InvalidStateError("start_server(): ServerOptions::accept_retry_delay must be positive (got " +
                             std::to_string(options.accept_retry_delay.count()) +
                             " ns): without a pause, a server out of descriptors retries accept() in a busy loop");
-  auto addrs = detail::resolve(host, port, true);
+  auto addrs = co_await resolve_off_loop(host, port, true);
   int last_error = EADDRNOTAVAIL;
   for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
     detail::FdGuard sock{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)};

@@ -74,14 +74,18 @@ struct AddrInfoDeleter {
 };
 using AddrInfoPtr = std::unique_ptr<addrinfo, AddrInfoDeleter>;
 
-inline AddrInfoPtr resolve(const std::string& host, std::uint16_t port, bool passive) {
+/// getaddrinfo for a stream socket. With numeric_only it never touches DNS or /etc/hosts (it cannot
+/// block) and returns nullptr for a name; otherwise it may block for as long as the resolver takes, so
+/// the loop calls it through resolve_off_loop() (streams.cpp), never directly.
+inline AddrInfoPtr resolve(const std::string& host, std::uint16_t port, bool passive, bool numeric_only = false) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0) | (numeric_only ? AI_NUMERICHOST : 0);
   addrinfo* out = nullptr;
   std::string service = std::to_string(port);
   int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &out);
+  if (rc == EAI_NONAME && numeric_only && !host.empty()) return nullptr;  // a name: needs the resolver
   if (rc != 0) throw ConnectionError("cannot resolve '" + host + "': " + gai_strerror(rc), 0);
   return AddrInfoPtr(out);
 }

@@ -100,8 +100,10 @@ struct Connection {
   StreamWriter writer;
 };
 
-/// Connects to host:port (IPv4/IPv6 literals or names; names are resolved with a blocking
-/// getaddrinfo). Throws ConnectionRefusedError / ConnectionError.
+/// Connects to host:port (IPv4/IPv6 literals or names). Names are resolved off the loop, by getaddrinfo
+/// on aio::default_executor() (asyncio does the same), so a slow DNS server delays only this task;
+/// cancelling it abandons the lookup. Literals need no lookup. Throws ConnectionRefusedError /
+/// ConnectionError (also for a name that does not resolve).
 Task<Connection> open_connection(std::string host, std::uint16_t port);
 
 /// A listening server (Python: asyncio.Server). Copies share it.
