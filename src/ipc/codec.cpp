@@ -2,6 +2,7 @@
 #include "tandem/codec.hpp"
 
 #include <cxxabi.h>
+#include <msgpack/unpack.hpp>
 
 #include <cstdlib>
 #include <exception>
