@@ -148,6 +148,18 @@ template <class F>
 inline constexpr bool is_plain_function_v =
     fn_traits<std::remove_cvref_t<F>>::known && fn_traits<std::remove_cvref_t<F>>::plain;
 
+/// Whether the arguments and the result of a plain function cross the codec; for a plain struct without
+/// MSGPACK_DEFINE, one static_assert naming the fix instead of pages of msgpack internals.
+template <class Ptr>
+constexpr bool crosses_codec() {
+  using T = fn_traits<Ptr>;
+  const bool args = ipc::detail::require_encodable<typename T::args>();
+  if constexpr (std::is_void_v<typename T::result>)
+    return args;
+  else
+    return ipc::detail::require_encodable<std::decay_t<typename T::result>>() && args;
+}
+
 template <class F>
 auto to_function_pointer(F&& f) {
   require_plain_function<F>();
@@ -198,18 +210,23 @@ struct Launch {
 
 template <class Ptr, class... Args>
 Launch make_launch(Ptr fn, Args&&... args) {
-  if constexpr (!is_plain_function_v<Ptr>) return Launch{};  // require_plain_function already failed
-  using Tuple = typename fn_traits<Ptr>::args;
-  static_assert(std::is_constructible_v<Tuple, Args&&...>,
-                "tandem::Process: the arguments do not convert to the target's parameter types");
-  auto tuple = std::make_shared<Tuple>(std::forward<Args>(args)...);
-  Launch l;
-  l.entry = reinterpret_cast<std::uintptr_t>(&process_entry<Ptr>);
-  l.function = reinterpret_cast<std::uintptr_t>(fn);
-  l.signature = signature<Ptr>();
-  l.encode_args = [tuple](ipc::Buffer& out) { ipc::encode_into(out, *tuple); };
-  l.call = [fn, tuple] { std::apply(fn, std::move(*tuple)); };
-  return l;
+  if constexpr (!is_plain_function_v<Ptr>) {
+    return Launch{};  // require_plain_function already failed
+  } else if constexpr (!ipc::detail::require_encodable<typename fn_traits<Ptr>::args>()) {
+    return Launch{};  // its static_assert said which type cannot cross
+  } else {
+    using Tuple = typename fn_traits<Ptr>::args;
+    static_assert(std::is_constructible_v<Tuple, Args&&...>,
+                  "tandem::Process: the arguments do not convert to the target's parameter types");
+    auto tuple = std::make_shared<Tuple>(std::forward<Args>(args)...);
+    Launch l;
+    l.entry = reinterpret_cast<std::uintptr_t>(&process_entry<Ptr>);
+    l.function = reinterpret_cast<std::uintptr_t>(fn);
+    l.signature = signature<Ptr>();
+    l.encode_args = [tuple](ipc::Buffer& out) { ipc::encode_into(out, *tuple); };
+    l.call = [fn, tuple] { std::apply(fn, std::move(*tuple)); };
+    return l;
+  }
 }
 
 }  // namespace detail
@@ -308,6 +325,7 @@ std::string signal_name(int sig);
 }  // namespace tandem
 
 // A function pointer crosses as {offset, signature}; null as nil.
+
 namespace msgpack {
 MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
   namespace adaptor {

@@ -134,20 +134,19 @@ void chunk_entry(std::uint64_t sig, std::uintptr_t fn, const msgpack::object& it
 
 // ---- the parent's side ----
 
-/// Fixed-size header of a task record; the msgpack arguments follow.
-struct TaskWire {
-  std::uint32_t magic;
-  std::uint32_t kind;
-  std::uint64_t id;
-  std::uint64_t entry;
-  std::uint64_t fn;
-  std::uint64_t signature;
-  std::int64_t timeout_ns;
-  std::uint32_t claim;  // index of the claim word the worker takes the task by (see process_pool.cpp)
-  std::uint32_t reserved;
+/// Which code a task record names: the worker's entry (task_entry or chunk_entry for the function's
+/// type), the function, and its type's signature. The record's layout is the pool's business
+/// (ProcessPoolExecutor::begin_record, and the pool's private wire protocol).
+struct TaskTarget {
+  TaskEntry entry = nullptr;
+  std::uintptr_t function = 0;
+  std::uint64_t signature = 0;
+  bool chunk = false;  // a map chunk: an array of argument tuples, an array of results
 };
-inline constexpr std::uint32_t kTaskMagic = 0x544b5431;  // "TKT1"
-enum TaskKind : std::uint32_t { kTaskCall = 1, kTaskChunk = 2, kTaskStop = 3 };
+template <class Ptr>
+TaskTarget task_target(Ptr fn, bool chunk) {
+  return {chunk ? &chunk_entry<Ptr> : &task_entry<Ptr>, reinterpret_cast<std::uintptr_t>(fn), signature<Ptr>(), chunk};
+}
 
 [[noreturn]] void throw_record_too_large(std::size_t at_least, std::size_t limit);
 
@@ -216,7 +215,7 @@ class ProcessJob {
   /// The future's state (for cancelling it without the pool's lock).
   virtual Ref<StateBase> state() const noexcept = 0;
 
-  RecordBuffer record{256};  // TaskWire + msgpack (small first allocation: most tasks are small)
+  RecordBuffer record{256};  // header + msgpack arguments (small first allocation: most tasks are small)
 };
 
 template <class T>
@@ -259,21 +258,6 @@ class ProcessJobImpl final : public ProcessJob {
   Ref<ProcessState<T>> state_;
   bool started_ = false;
 };
-
-template <class Ptr>
-void begin_record(RecordBuffer& out, TaskKind kind, Ptr fn, std::chrono::nanoseconds timeout) {
-  TaskWire w{kTaskMagic,
-             kind,
-             0,
-             code_offset(kind == kTaskCall ? reinterpret_cast<std::uintptr_t>(&task_entry<Ptr>)
-                                           : reinterpret_cast<std::uintptr_t>(&chunk_entry<Ptr>)),
-             code_offset(reinterpret_cast<std::uintptr_t>(fn)),
-             signature<Ptr>(),
-             timeout.count(),
-             0,
-             0};
-  out.write(reinterpret_cast<const char*>(&w), sizeof w);
-}
 
 /// One map item as the function's argument tuple: the item itself for a one-parameter function, or a
 /// tuple-like item spread over several parameters.
@@ -348,7 +332,13 @@ class ProcessPoolExecutor {
   template <class F, class... Args>
   auto submit_with(TaskOptions options, F&& f, Args&&... args) {
     detail::require_plain_function<F>();  // first, so that its message is the first error
-    if constexpr (detail::is_plain_function_v<F>) return submit_plain(options, f, std::forward<Args>(args)...);
+    if constexpr (detail::is_plain_function_v<F>) {
+      using Ptr = decltype(detail::to_function_pointer(f));
+      if constexpr (detail::crosses_codec<Ptr>())
+        return submit_plain(options, f, std::forward<Args>(args)...);
+      else
+        return Future<typename detail::fn_traits<Ptr>::result>();  // crosses_codec said what is missing
+    }
   }
 
   /// f applied to every item, in input order (Python: Executor.map). Items are sent `chunksize` per
@@ -357,15 +347,26 @@ class ProcessPoolExecutor {
   template <class F, std::ranges::input_range Range>
   auto map(F&& f, Range&& items, std::size_t chunksize = 1) {
     detail::require_plain_function<F>();
-    if constexpr (detail::is_plain_function_v<F>) return map_plain(f, std::forward<Range>(items), chunksize, {});
+    if constexpr (detail::is_plain_function_v<F>) {
+      using Ptr = decltype(detail::to_function_pointer(f));
+      if constexpr (detail::crosses_codec<Ptr>())
+        return map_plain(f, std::forward<Range>(items), chunksize, {});
+      else
+        return MapResult<map_value_t<typename detail::fn_traits<Ptr>::result>>();
+    }
   }
   /// map() with Python's timeout: reading a result not ready `timeout` after this call throws
   /// TimeoutError.
   template <class F, std::ranges::input_range Range, class Rep, class Period>
   auto map(F&& f, Range&& items, std::size_t chunksize, std::chrono::duration<Rep, Period> timeout) {
     detail::require_plain_function<F>();
-    if constexpr (detail::is_plain_function_v<F>)
-      return map_plain(f, std::forward<Range>(items), chunksize, detail::deadline_after(timeout));
+    if constexpr (detail::is_plain_function_v<F>) {
+      using Ptr = decltype(detail::to_function_pointer(f));
+      if constexpr (detail::crosses_codec<Ptr>())
+        return map_plain(f, std::forward<Range>(items), chunksize, detail::deadline_after(timeout));
+      else
+        return MapResult<map_value_t<typename detail::fn_traits<Ptr>::result>>();
+    }
   }
 
   /// Stops accepting tasks (Python: shutdown). wait: block until every submitted task is done and the
@@ -389,8 +390,7 @@ class ProcessPoolExecutor {
                   "ProcessPoolExecutor::submit: the arguments do not convert to the function's parameter types");
     auto job = std::make_unique<detail::ProcessJobImpl<R>>();
     Future<R> future = job->future();
-    job->record.limit = record_limit();
-    detail::begin_record(job->record, detail::kTaskCall, fn, options.timeout);
+    begin_record(*job, detail::task_target(fn, false), options.timeout);
     ipc::encode_into(job->record, Tuple(std::forward<Args>(args)...));
     enqueue(std::move(job));
     return future;
@@ -409,8 +409,7 @@ class ProcessPoolExecutor {
     part.reserve(std::min<std::size_t>(chunksize, 1 << 16));
     auto flush = [&] {
       auto j = std::make_unique<detail::ProcessJobImpl<std::vector<T>>>();
-      j->record.limit = record_limit();
-      detail::begin_record(j->record, detail::kTaskChunk, fn, std::chrono::nanoseconds(0));
+      begin_record(*j, detail::task_target(fn, true), std::chrono::nanoseconds(0));
       ipc::encode_into(j->record, part);
       part.clear();
       chunks.push_back(j->future());
@@ -424,6 +423,9 @@ class ProcessPoolExecutor {
     return MapResult<T>(std::move(chunks), deadline);
   }
 
+  // The non-template side of submit and map: begin_record writes the record's header (the template then
+  // appends the encoded arguments) and caps the record at what a ring takes; enqueue queues the task.
+  void begin_record(detail::ProcessJob& job, const detail::TaskTarget& target, std::chrono::nanoseconds timeout) const;
   void enqueue(std::unique_ptr<detail::ProcessJob> job);
   std::size_t record_limit() const noexcept;  // the largest task record a ring takes
 

@@ -115,7 +115,7 @@ using PostedCallback = CallbackItem<HeapAllocated>;
 class Remote {
  public:
   Remote() : efd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (efd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    if (efd_ < 0) sys::throw_errno("eventfd", errno);
   }
   ~Remote() {
     close();

@@ -250,32 +250,32 @@ Task<Connection> open_connection(std::string host, std::uint16_t port) {
   auto addrs = co_await resolve_off_loop(host, port, false);
   int last_error = EHOSTUNREACH;
   for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
-    detail::FdGuard sock{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol),
-                         &loop};
-    if (sock.fd < 0) {
+    detail::FdGuard sock{
+        sys::UniqueFd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)), &loop};
+    if (!sock.fd) {
       last_error = errno;
       continue;
     }
-    int rc = ::connect(sock.fd, ai->ai_addr, ai->ai_addrlen);
+    int rc = ::connect(sock.get(), ai->ai_addr, ai->ai_addrlen);
     if (rc < 0 && errno != EINPROGRESS) {
       last_error = errno;
       continue;
     }
     if (rc < 0) {
       {
-        detail::FdWait wait(sock.fd, true);
+        detail::FdWait wait(sock.get(), true);
         co_await wait;  // a cancel or timeout here closes the socket through the guard
       }
-      loop.forget_fd(sock.fd);
+      loop.forget_fd(sock.get());
       int err = 0;
       socklen_t len = sizeof err;
-      ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      ::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
         last_error = err;
         continue;
       }
     }
-    detail::set_nodelay(sock.fd);
+    detail::set_nodelay(sock.get());
     auto t = std::make_shared<detail::Transport>(loop, sock.release(),
                                                  host + ":" + std::to_string(port));
     co_return Connection{StreamReader(t), StreamWriter(t)};
@@ -300,14 +300,15 @@ Task<Server> start_server(ClientConnectedCallback on_client, std::string host, s
   auto addrs = co_await resolve_off_loop(host, port, true);
   int last_error = EADDRNOTAVAIL;
   for (addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
-    detail::FdGuard sock{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)};
-    if (sock.fd < 0) {
+    detail::FdGuard sock{
+        sys::UniqueFd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol))};
+    if (!sock.fd) {
       last_error = errno;
       continue;
     }
     int one = 1;
-    ::setsockopt(sock.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(sock.fd, ai->ai_addr, ai->ai_addrlen) < 0 || ::listen(sock.fd, options.backlog) < 0) {
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(sock.get(), ai->ai_addr, ai->ai_addrlen) < 0 || ::listen(sock.get(), options.backlog) < 0) {
       last_error = errno;
       continue;
     }

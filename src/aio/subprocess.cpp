@@ -3,41 +3,31 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "tandem/aio/tasks.hpp"
+#include "../sys/fd.hpp"
 #include "../sys/spawn.hpp"
 #include "transport.hpp"
-
-extern char** environ;
 
 namespace tandem::aio {
 namespace detail {
 
 class ProcessState {
  public:
-  ProcessState(EventLoop& loop, pid_t pid, int pidfd) : loop_(&loop), pid_(pid), pidfd_(pidfd) {}
+  ProcessState(EventLoop& loop, sys::Child child) : loop_(&loop), pid_(child.pid), pidfd_(std::move(child.pidfd)) {}
   ProcessState(const ProcessState&) = delete;
   ~ProcessState() {
-    if (!returncode_) reap(WNOHANG);  // a child still running stays a zombie until it exits: wait() it
-    if (pidfd_ >= 0) {
-      loop_->forget_fd(pidfd_);
-      ::close(pidfd_);
-    }
+    if (!returncode_) reap(false);  // a child still running stays a zombie until it exits: wait() it
+    loop_->forget_fd(pidfd_.get());
   }
 
-  bool reap(int flags) {
-    int status = 0;
-    pid_t r = ::waitpid(pid_, &status, flags);
-    if (r != pid_) return false;
-    returncode_ = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-    return true;
+  bool reap(bool block) {
+    returncode_ = sys::reap(pid_, block);
+    return returncode_.has_value();
   }
 
   Task<int> wait() {
@@ -52,10 +42,10 @@ class ProcessState {
             s->exited_.clear();
           }
         } done{this};
-        if (reap(WNOHANG)) break;
-        FdWait w(pidfd_, false);
+        if (reap(false)) break;
+        FdWait w(pidfd_.get(), false);
         co_await w;
-        reap(WNOHANG);
+        reap(false);
       } else {
         co_await exited_.wait();
       }
@@ -65,7 +55,7 @@ class ProcessState {
 
   EventLoop* loop_;
   pid_t pid_;
-  int pidfd_;
+  sys::UniqueFd pidfd_;
   std::optional<int> returncode_;
   bool watching_ = false;
   Event exited_;
@@ -75,33 +65,29 @@ class ProcessState {
 
 namespace {
 
-struct Pipe {
-  int fds[2] = {-1, -1};
-  ~Pipe() {
-    for (int fd : fds)
-      if (fd >= 0) ::close(fd);
-  }
-  int take(int i) { return std::exchange(fds[i], -1); }
-};
-
-struct FileActions {
-  posix_spawn_file_actions_t fa;
-  FileActions() { posix_spawn_file_actions_init(&fa); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&fa); }
-};
-
-void setup(FileActions& fa, Stdio mode, int target, Pipe& pipe, bool child_reads) {
+/// Connects the child's descriptor `target` as `mode` asks; for a pipe, returns our end.
+sys::UniqueFd setup(sys::SpawnRequest& r, std::vector<sys::UniqueFd>& child_ends, Stdio mode, int target,
+                    bool child_reads) {
   switch (mode) {
     case Stdio::inherit:
       break;
     case Stdio::devnull:
-      posix_spawn_file_actions_addopen(&fa.fa, target, "/dev/null", child_reads ? O_RDONLY : O_WRONLY, 0);
+      r.fds.push_back({.target = target, .open_path = "/dev/null", .open_flags = child_reads ? O_RDONLY : O_WRONLY});
       break;
-    case Stdio::pipe:
-      if (::pipe2(pipe.fds, O_CLOEXEC) < 0) throw SpawnError(std::string("pipe2: ") + std::strerror(errno), errno);
-      posix_spawn_file_actions_adddup2(&fa.fa, pipe.fds[child_reads ? 0 : 1], target);
-      break;
+    case Stdio::pipe: {
+      sys::PipeEnds p;
+      try {
+        p = sys::make_pipe("aio::create_subprocess_exec");
+      } catch (const std::system_error& e) {
+        throw SpawnError(e.what(), e.code().value());
+      }
+      sys::UniqueFd& theirs = child_reads ? p.read : p.write;
+      r.fds.push_back({.target = target, .source = theirs.get()});
+      child_ends.push_back(std::move(theirs));  // open until the child has its copy
+      return std::move(child_reads ? p.write : p.read);
+    }
   }
+  return {};
 }
 
 }  // namespace
@@ -114,36 +100,34 @@ Task<Process> create_subprocess_exec(std::string program, std::vector<std::strin
     ::sigaction(SIGPIPE, nullptr, &old);
     if (old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
   }
-  detail::FileActions fa;
-  detail::Pipe in, out, err;
-  detail::setup(fa, options.stdin_mode, 0, in, true);
-  detail::setup(fa, options.stdout_mode, 1, out, false);
-  detail::setup(fa, options.stderr_mode, 2, err, false);
-  if (options.cwd) posix_spawn_file_actions_addchdir_np(&fa.fa, options.cwd->c_str());
-  std::vector<char*> argv;
-  argv.push_back(program.data());
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, program.c_str(), &fa.fa, nullptr, argv.data(), environ);
-  if (rc != 0) throw SpawnError("cannot execute '" + program + "': " + std::strerror(rc), rc);
-  int pidfd = sys::open_pidfd(pid);
-  if (pidfd < 0) {
-    int e = errno;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    throw SpawnError(std::string("pidfd_open (Linux 5.3+ needed): ") + std::strerror(e), e);
+  sys::SpawnRequest r;
+  r.program = program;
+  r.search_path = true;
+  r.argv.push_back(program);
+  for (auto& a : args) r.argv.push_back(std::move(a));
+  if (options.cwd) r.cwd = options.cwd->c_str();
+  r.what = "cannot execute '" + program + "'";
+  std::vector<sys::UniqueFd> child_ends;
+  sys::UniqueFd in = detail::setup(r, child_ends, options.stdin_mode, 0, true);
+  sys::UniqueFd out = detail::setup(r, child_ends, options.stdout_mode, 1, false);
+  sys::UniqueFd err = detail::setup(r, child_ends, options.stderr_mode, 2, false);
+  sys::Child child;
+  try {
+    child = sys::spawn(r);
+  } catch (const std::system_error& e) {
+    throw SpawnError(e.what(), e.code().value());
   }
-  auto state = std::make_shared<detail::ProcessState>(loop, pid, pidfd);
-  auto name = "pid " + std::to_string(pid);
-  auto pipe_end = [&](detail::Pipe& p, int i, const char* which) {
-    int fd = p.take(i);
+  child_ends.clear();  // the child's ends: closed here, so that our reads see EOF once the child exits
+  auto name = "pid " + std::to_string(child.pid);
+  auto state = std::make_shared<detail::ProcessState>(loop, std::move(child));
+  auto pipe_end = [&](sys::UniqueFd& ours, const char* which) {
+    int fd = ours.release();
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     return std::make_shared<detail::Transport>(loop, fd, name + " " + which, false);
   };
-  if (options.stdin_mode == Stdio::pipe) state->in.emplace(pipe_end(in, 1, "stdin"));
-  if (options.stdout_mode == Stdio::pipe) state->out.emplace(pipe_end(out, 0, "stdout"));
-  if (options.stderr_mode == Stdio::pipe) state->err.emplace(pipe_end(err, 0, "stderr"));
+  if (in) state->in.emplace(pipe_end(in, "stdin"));
+  if (out) state->out.emplace(pipe_end(out, "stdout"));
+  if (err) state->err.emplace(pipe_end(err, "stderr"));
   co_return Process(std::move(state));
 }
 
@@ -181,7 +165,7 @@ Task<std::pair<std::string, std::string>> Process::communicate(std::string input
 void Process::send_signal(int sig) {
   auto& s = st(s_);
   if (s.returncode_) return;  // already reaped: the pid may belong to someone else now
-  ::syscall(SYS_pidfd_send_signal, s.pidfd_, sig, nullptr, 0);
+  sys::send_signal(s.pidfd_.get(), sig);
 }
 void Process::terminate() { send_signal(SIGTERM); }
 void Process::kill() { send_signal(SIGKILL); }

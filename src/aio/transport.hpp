@@ -19,6 +19,7 @@
 #include "tandem/aio/exceptions.hpp"
 #include "tandem/aio/locks.hpp"
 #include "tandem/aio/task.hpp"
+#include "../sys/fd.hpp"
 
 namespace tandem::aio {
 namespace detail {
@@ -56,17 +57,16 @@ inline void set_nodelay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/// Closes an fd unless released: sockets do not leak when a connect is cancelled or fails.
+/// A socket being set up, closed unless released: sockets do not leak when a connect is cancelled or
+/// fails. The loop may remember the fd in epoll: it forgets it before the close.
 struct FdGuard {
-  int fd = -1;
-  EventLoop* loop = nullptr;  // the loop may remember the fd in epoll: forget it before closing
+  sys::UniqueFd fd;
+  EventLoop* loop = nullptr;
   ~FdGuard() {
-    if (fd >= 0) {
-      if (loop) loop->forget_fd(fd);
-      ::close(fd);
-    }
+    if (fd && loop) loop->forget_fd(fd.get());
   }
-  int release() noexcept { return std::exchange(fd, -1); }
+  int get() const noexcept { return fd.get(); }
+  int release() noexcept { return fd.release(); }
 };
 
 struct AddrInfoDeleter {

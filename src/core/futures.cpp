@@ -7,6 +7,8 @@
 #include <deque>
 #include <string>
 
+#include "../sys/spin.hpp"
+
 namespace tandem {
 
 const char* to_string(FutureState s) noexcept {
@@ -192,9 +194,7 @@ bool StateBase::wait_until(const Deadline& deadline) {
     // for small tasks on 2 cores).
     for (int i = 0; i < 256; ++i) {
       if (done()) return true;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      sys::cpu_relax();
       if (i % 64 == 63) sched_yield();
     }
     const Deadline sleep_until = helper ? next_look(deadline, round) : deadline;

@@ -2,6 +2,7 @@
 #include "tandem/ipc/codec.hpp"
 
 #include <cxxabi.h>
+#include <msgpack/unpack.hpp>
 
 #include <cstdlib>
 #include <exception>

@@ -8,11 +8,14 @@
 #include <cerrno>
 
 #include "../sys/errors.hpp"
+#include "../sys/fd.hpp"
 
 namespace tandem::ipc::detail {
 
-Fd::Owner::~Owner() {
-  if (fd >= 0) ::close(fd);
+Fd::Fd(int fd) {
+  if (fd < 0) return;
+  owner_ = std::make_shared<const sys::UniqueFd>(fd);
+  fd_ = fd;
 }
 
 std::uint32_t fd_to_wire(const Fd& fd) {

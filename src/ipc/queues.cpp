@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "../sys/errors.hpp"
-#include "futex.hpp"
+#include "../sys/futex.hpp"
 #include "robust_mutex.hpp"
 
 namespace tandem::ipc::detail {
@@ -307,7 +307,7 @@ class QueueLock {
     waiting.fetch_add(1);
     s_->mutex.unlock();
     held_ = false;
-    bool in_time = futex_wait(&seq, seen, deadline);
+    bool in_time = sys::shared_futex_wait(&seq, seen, deadline);
     waiting.fetch_sub(1);
     if (s_->mutex.lock() == LockResult::acquired_owner_died) repair(s_, ring_, spill_);
     held_ = true;
@@ -323,7 +323,7 @@ class QueueLock {
 
 void signal_seq(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiting) {
   seq.fetch_add(1);
-  if (waiting.load() != 0) futex_wake_all(&seq);
+  if (waiting.load() != 0) sys::shared_futex_wake_all(&seq);
 }
 
 }  // namespace

@@ -158,31 +158,29 @@ void start_locked(Client& c) noexcept {
   if (!fork_handlers) return;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return;
-  pid_t spawned = 0;
-  try {
-    spawned = sys::spawn_self({.marker = kTrackerEnv,
-                               .value = "1",
-                               .fds = std::span<const int>(&sv[1], 1),
-                               .detach = true,
-                               .argv0 = "tandem-tracker",
-                               .what = "SharedMemory: cannot start the resource tracker"});
-  } catch (...) {
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return;
+  sys::UniqueFd ours(sv[0]);
+  sys::Child tracker;
+  {
+    sys::UniqueFd theirs(sv[1]);
+    try {
+      tracker = sys::spawn_self({.marker = kTrackerEnv,
+                                 .value = "1",
+                                 .fds = std::span<const int>(&sv[1], 1),
+                                 .detach = true,
+                                 .argv0 = "tandem-tracker",
+                                 .what = "SharedMemory: cannot start the resource tracker"});
+    } catch (...) {
+      return;
+    }
   }
-  ::close(sv[1]);
-  sys::reap_within(spawned, std::chrono::seconds(30));
+  sys::reap_within(tracker, std::chrono::seconds(30));
   char buf[2 + sizeof(std::int32_t)];
-  ssize_t n = recv(sv[0], buf, sizeof buf, MSG_DONTWAIT);
+  ssize_t n = recv(ours.get(), buf, sizeof buf, MSG_DONTWAIT);
   std::int32_t pid = 0;
   if (n == static_cast<ssize_t>(sizeof buf) && buf[0] == kPid) std::memcpy(&pid, buf + 2, sizeof pid);
-  if (pid <= 0) {
-    ::close(sv[0]);  // a tracker that started after all reads end-of-file and exits
-    return;
-  }
-  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
-  c.fd = sv[0];
+  if (pid <= 0) return;  // closing ours: a tracker that started after all reads end-of-file and exits
+  setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
+  c.fd = ours.release();
   c.pid = pid;
   c.state = Client::State::running;
 }

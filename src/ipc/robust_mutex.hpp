@@ -4,9 +4,12 @@
 
 #include <pthread.h>
 
-#include "futex.hpp"
+#include "../sys/futex.hpp"
 
 namespace tandem::ipc::detail {
+
+using sys::Clock;
+using sys::OptDeadline;
 
 enum class LockResult { acquired, acquired_owner_died, timed_out };
 

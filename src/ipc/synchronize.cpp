@@ -6,7 +6,8 @@
 #include <new>
 #include <system_error>
 
-#include "futex.hpp"
+#include "../sys/errors.hpp"
+#include "../sys/futex.hpp"
 #include "robust_mutex.hpp"
 
 namespace tandem::ipc {
@@ -21,7 +22,7 @@ void RobustMutex::init() {
   pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
   int rc = pthread_mutex_init(&m, &attr);
   pthread_mutexattr_destroy(&attr);
-  if (rc != 0) throw std::system_error(rc, std::generic_category(), "cannot initialise a process-shared mutex");
+  if (rc != 0) sys::throw_errno("cannot initialise a process-shared mutex", rc);
 }
 
 LockResult RobustMutex::lock_until(const OptDeadline& deadline) {
@@ -50,7 +51,7 @@ LockResult RobustMutex::lock_until(const OptDeadline& deadline) {
     return LockResult::acquired_owner_died;
   }
   if (rc == EDEADLK) throw InvalidStateError("ipc::Lock: this thread already holds the lock (it is not recursive)");
-  throw std::system_error(rc, std::generic_category(), "cannot lock a process-shared mutex");
+  sys::throw_errno("cannot lock a process-shared mutex", rc);
 }
 
 void RobustMutex::unlock() {
@@ -95,9 +96,9 @@ struct BarrierState {
 
 }  // namespace detail
 
-using detail::futex_wait;
-using detail::futex_wake;
-using detail::futex_wake_all;
+using sys::shared_futex_wait;
+using sys::shared_futex_wake;
+using sys::shared_futex_wake_all;
 
 namespace {
 template <class S>
@@ -122,7 +123,7 @@ bool Event::is_set() const noexcept { return state_of<detail::EventState>(raw())
 void Event::set() noexcept {
   auto* s = state_of<detail::EventState>(raw());
   s->flag.store(1);
-  if (s->waiters.load() != 0) futex_wake_all(&s->flag);
+  if (s->waiters.load() != 0) shared_futex_wake_all(&s->flag);
 }
 
 void Event::clear() noexcept { state_of<detail::EventState>(raw())->flag.store(0); }
@@ -132,7 +133,7 @@ bool Event::wait_until(const detail::SyncDeadline& deadline) const {
   for (;;) {
     if (s->flag.load() != 0) return true;
     s->waiters.fetch_add(1);
-    bool in_time = futex_wait(&s->flag, 0, deadline);
+    bool in_time = shared_futex_wait(&s->flag, 0, deadline);
     s->waiters.fetch_sub(1);
     if (!in_time) return s->flag.load() != 0;
   }
@@ -186,7 +187,7 @@ bool Semaphore::acquire_until(const detail::SyncDeadline& deadline) {
       if (s->count.compare_exchange_weak(c, c - 1)) return true;
     }
     s->waiters.fetch_add(1);
-    bool in_time = futex_wait(&s->count, 0, deadline);
+    bool in_time = shared_futex_wait(&s->count, 0, deadline);
     s->waiters.fetch_sub(1);
     if (!in_time) {
       c = s->count.load();
@@ -201,7 +202,7 @@ bool Semaphore::acquire_until(const detail::SyncDeadline& deadline) {
 void Semaphore::release(std::uint32_t n) noexcept {
   auto* s = state_of<detail::SemaphoreState>(raw());
   s->count.fetch_add(n);
-  if (s->waiters.load() != 0) futex_wake(&s->count, static_cast<int>(n));
+  if (s->waiters.load() != 0) shared_futex_wake(&s->count, static_cast<int>(n));
 }
 
 std::uint32_t Semaphore::value() const noexcept { return state_of<detail::SemaphoreState>(raw())->count.load(); }
@@ -229,7 +230,7 @@ void break_round(detail::BarrierState* s) {
     s->broken_generation.store(s->generation.load());
     s->count.store(0);
     s->generation.fetch_add(1);
-    futex_wake_all(&s->generation);
+    shared_futex_wake_all(&s->generation);
   }
 }
 }  // namespace
@@ -246,7 +247,7 @@ std::uint32_t Barrier::wait_until(const detail::SyncDeadline& deadline) {
     if (index + 1 == s->parties) {
       s->count = 0;
       s->generation.fetch_add(1);
-      futex_wake_all(&s->generation);
+      shared_futex_wake_all(&s->generation);
       return index;
     }
   }
@@ -257,7 +258,7 @@ std::uint32_t Barrier::wait_until(const detail::SyncDeadline& deadline) {
   };
   for (;;) {
     if (released()) return index;
-    if (!futex_wait(&s->generation, gen, deadline)) {
+    if (!shared_futex_wait(&s->generation, gen, deadline)) {
       detail::RobustGuard g(s->mutex);
       if (released()) return index;
       break_round(s);

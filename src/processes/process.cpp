@@ -8,7 +8,6 @@
 #include <sys/prctl.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,15 +25,15 @@
 
 #include "../sys/errors.hpp"
 #include "../sys/executable.hpp"
+#include "../sys/fd.hpp"
 #include "../sys/spawn.hpp"
+#include "wire.hpp"
 
 namespace tandem {
 
 namespace {
 
-constexpr const char* kSpawnEnv = "TANDEM_SPAWN";
-constexpr const char* kPayloadMagic = "tandem-spawn";
-constexpr std::uint32_t kPayloadVersion = 2;
+namespace wire = detail::wire;
 constexpr int kFirstInheritedFd = sys::kFirstPassedFd;  // fd 3: the payload; 4...: descriptors the arguments carry
 
 using sys::throw_errno;
@@ -55,10 +54,7 @@ StartMethod default_start_method() noexcept {
 
 const std::string& current_process_name() noexcept { return process_name_storage(); }
 
-std::string signal_name(int sig) {
-  if (const char* abbrev = sigabbrev_np(sig)) return std::string("SIG") + abbrev;
-  return "signal " + std::to_string(sig);
-}
+std::string signal_name(int sig) { return sys::signal_name(sig); }
 
 namespace detail {
 
@@ -113,15 +109,11 @@ void bind_to_parent(pid_t parent) {
   if (getppid() != parent) _exit(1);
 }
 
-[[noreturn]] void run_spawned_child(const std::string& marker) {
-  unsigned version = 0;
-  long parent = 0;
-  int nfds = 0;
-  int daemon = 0;
-  if (std::sscanf(marker.c_str(), "%u:%ld:%d:%d", &version, &parent, &nfds, &daemon) != 4 ||
-      version != kPayloadVersion || nfds < 1 || nfds > 1000)
-    child_fail("malformed TANDEM_SPAWN marker");
-  if (daemon) bind_to_parent(static_cast<pid_t>(parent));
+[[noreturn]] void run_spawned_child(const std::string& marker_text) {
+  const auto marker = wire::decode_marker(marker_text);
+  if (!marker) child_fail("malformed TANDEM_SPAWN marker");
+  const int nfds = marker->nfds;
+  if (marker->daemon) bind_to_parent(static_cast<pid_t>(marker->parent));
   for (int i = 0; i < nfds; ++i) fcntl(kFirstInheritedFd + i, F_SETFD, FD_CLOEXEC);
 
   struct stat st{};
@@ -144,18 +136,11 @@ void bind_to_parent(pid_t parent) {
   std::string name = "<unknown>";
   try {
     auto handle = ipc::detail::parse(payload, typeid(detail::Launch));
-    const auto& obj = handle.get();
-    if (obj.type != msgpack::type::ARRAY || obj.via.array.size != 7)
-      throw ipc::CodecError("tandem: unknown start payload layout");
-    const auto* f = obj.via.array.ptr;
-    if (ipc::convert<std::string>(f[0]) != kPayloadMagic || ipc::convert<std::uint32_t>(f[1]) != kPayloadVersion)
-      throw ipc::CodecError("tandem: start payload of another tandem version");
-    name = ipc::convert<std::string>(f[2]);
+    auto start = wire::decode_payload(handle.get());
+    name = start.name;
     process_name_storage() = name;
-    auto entry = reinterpret_cast<detail::ProcessEntry>(detail::code_address(ipc::convert<std::uint64_t>(f[3])));
-    auto fn = detail::code_address(ipc::convert<std::uint64_t>(f[4]));
-    auto sig = ipc::convert<std::uint64_t>(f[5]);
-    entry(sig, fn, f[6]);
+    auto entry = reinterpret_cast<detail::ProcessEntry>(detail::code_address(start.entry));
+    entry(start.signature, detail::code_address(start.function), start.args);
   } catch (...) {
     auto info = ipc::describe_current_exception();
     std::fprintf(stderr, "Process %s:\n%s: %s\n", name.c_str(), info.type.c_str(), info.message.c_str());
@@ -172,7 +157,7 @@ void bind_to_parent(pid_t parent) {
 // Runs during static initialisation; see process.hpp for why and what it implies.
 struct SpawnHook {
   SpawnHook() {
-    if (auto marker = sys::take_marker(kSpawnEnv)) run_spawned_child(*marker);
+    if (auto marker = sys::take_marker(wire::kSpawnEnv)) run_spawned_child(*marker);
   }
 } spawn_hook;
 
@@ -219,13 +204,6 @@ DaemonStarter* the_daemon_starter() {
   t.detach();
   daemon_starter.store(st, std::memory_order_release);
   return st;
-}
-
-
-int pidfd_open_or_throw(pid_t pid) {
-  int fd = sys::open_pidfd(pid);
-  if (fd < 0) throw_errno("tandem::Process: pidfd_open failed", errno);
-  return fd;
 }
 
 }  // namespace
@@ -291,9 +269,9 @@ Process::~Process() {
   if (pid_ != 0 && !exitcode_) {
     reap_if_ended(false);
     if (!exitcode_) {
-      syscall(SYS_pidfd_send_signal, pidfd_, SIGTERM, nullptr, 0);
+      sys::send_signal(pidfd_, SIGTERM);
       pollfd p{pidfd_, POLLIN, 0};
-      if (poll(&p, 1, 1000) <= 0) syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+      if (poll(&p, 1, 1000) <= 0) sys::send_signal(pidfd_, SIGKILL);
       reap_if_ended(true);
     }
   }
@@ -345,7 +323,8 @@ void Process::start_locked() {
       _exit(code);
     }
     pid_ = pid;
-    pidfd_ = pidfd_open_or_throw(pid);
+    pidfd_ = sys::open_pidfd(pid);
+    if (pidfd_ < 0) throw_errno("tandem::Process: pidfd_open failed", errno);
     launch_ = {};  // the child has its copy; drop ours (descriptors, segments) as a started process does
     return;
   }
@@ -355,43 +334,37 @@ void Process::start_locked() {
   ipc::Buffer payload;
   ipc::detail::FdTable table;
   {
-    msgpack::packer<ipc::Buffer> pk(payload);
-    pk.pack_array(7);
-    pk.pack(std::string_view(kPayloadMagic));
-    pk.pack(kPayloadVersion);
-    pk.pack(name_);
-    pk.pack(detail::code_offset(launch_.entry));
-    pk.pack(detail::code_offset(launch_.function));
-    pk.pack(launch_.signature);
     struct Reset {
       ~Reset() { ipc::detail::current_fd_table() = nullptr; }
     } reset;
     ipc::detail::current_fd_table() = &table;
-    launch_.encode_args(payload);
+    wire::encode_payload(payload,
+                         {.name = name_,
+                          .entry = detail::code_offset(launch_.entry),
+                          .function = detail::code_offset(launch_.function),
+                          .signature = launch_.signature,
+                          .args = {}},
+                         launch_.encode_args);
   }
-  int payload_fd = memfd_create("tandem-spawn", MFD_CLOEXEC);
-  if (payload_fd < 0) throw_errno("tandem::Process: memfd_create failed", errno);
-  struct ClosePayload {
-    int fd;
-    ~ClosePayload() { close(fd); }
-  } close_payload{payload_fd};
+  sys::UniqueFd payload_fd(memfd_create("tandem-spawn", MFD_CLOEXEC));
+  if (!payload_fd) throw_errno("tandem::Process: memfd_create failed", errno);
   std::size_t written = 0;
   while (written < payload.size()) {
-    ssize_t n = write(payload_fd, payload.data() + written, payload.size() - written);
+    ssize_t n = write(payload_fd.get(), payload.data() + written, payload.size() - written);
     if (n <= 0) throw_errno("tandem::Process: cannot write the start payload", errno);
     written += static_cast<std::size_t>(n);
   }
-  std::vector<int> passed{payload_fd};
+  std::vector<int> passed{payload_fd.get()};
   passed.insert(passed.end(), table.fds.begin(), table.fds.end());
-  pid_t pid = sys::spawn_self({.marker = kSpawnEnv,
-                               .value = std::to_string(kPayloadVersion) + ":" + std::to_string(parent_pid_) + ":" +
-                                        std::to_string(passed.size()) + ":" + (daemon_ ? "1" : "0"),
-                               .fds = passed,
-                               .detach = false,
-                               .argv0 = {},
-                               .what = "tandem::Process: cannot spawn " + name_});
-  pid_ = pid;
-  pidfd_ = pidfd_open_or_throw(pid);
+  const wire::SpawnMarker marker{.parent = parent_pid_, .nfds = static_cast<int>(passed.size()), .daemon = daemon_};
+  sys::Child child = sys::spawn_self({.marker = wire::kSpawnEnv,
+                                      .value = wire::encode_marker(marker),
+                                      .fds = passed,
+                                      .detach = false,
+                                      .argv0 = {},
+                                      .what = "tandem::Process: cannot spawn " + name_});
+  pid_ = child.pid;
+  pidfd_ = child.pidfd.release();
   launch_ = {};  // the child has its copy; drop ours (descriptors, segments)
 }
 
@@ -403,15 +376,7 @@ void Process::set_daemon(bool daemon) {
 
 void Process::reap_if_ended(bool block) {
   if (pid_ == 0 || exitcode_) return;
-  int status = 0;
-  pid_t r = waitpid(pid_, &status, block ? 0 : WNOHANG);
-  if (r == pid_) {
-    if (WIFEXITED(status)) exitcode_ = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) exitcode_ = -WTERMSIG(status);
-    else exitcode_ = -1;
-  } else if (r < 0 && errno == ECHILD) {
-    exitcode_ = -1;  // reaped by someone else (a SIGCHLD handler with SA_NOCLDWAIT?): status unknown
-  }
+  exitcode_ = sys::reap(pid_, block);
 }
 
 bool Process::join_ms(long long timeout_ms) {
@@ -446,13 +411,13 @@ bool Process::join() { return join_ms(-1); }
 void Process::terminate() {
   std::unique_lock lock(mu_);
   reap_if_ended(false);
-  if (pid_ != 0 && !exitcode_) syscall(SYS_pidfd_send_signal, pidfd_, SIGTERM, nullptr, 0);
+  if (pid_ != 0 && !exitcode_) sys::send_signal(pidfd_, SIGTERM);
 }
 
 void Process::kill() {
   std::unique_lock lock(mu_);
   reap_if_ended(false);
-  if (pid_ != 0 && !exitcode_) syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+  if (pid_ != 0 && !exitcode_) sys::send_signal(pidfd_, SIGKILL);
 }
 
 bool Process::is_alive() {

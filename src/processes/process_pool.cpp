@@ -1,13 +1,6 @@
 // ProcessPoolExecutor: the worker loop (child side) and the manager thread (parent side).
 //
-// Data flow (compare CPython's concurrent/futures/process.py):
-//
-//   submit() ──encode──► pending ──dispatch──► tasks ring ──► worker: claim, run, encode result
-//   (any thread)         (parent,              (shared memory,         │
-//                         under mu)             one per worker)        ▼
-//   Future ◄──deliver── manager thread ◄──drain── results ring ◄───────┘  + doorbell (eventfd) when
-//                       (polls doorbell            (shared memory)          the manager sleeps
-//                        + worker pidfds)
+// The records and the data flow between the pool and its workers: wire.hpp.
 //
 // * submit() encodes the call into a record (TaskWire + msgpack arguments, at most one ring's worth:
 //   RecordBuffer refuses more while encoding) and queues it in `pending`.
@@ -41,8 +34,11 @@
 #include <mutex>
 #include <thread>
 
-#include "../ipc/futex.hpp"
+#include "../sys/errors.hpp"
+#include "../sys/futex.hpp"
+#include "../sys/spin.hpp"
 #include "spsc_ring.hpp"
+#include "wire.hpp"
 #include "tandem/ipc/pipe.hpp"
 #include "tandem/ipc/shared_memory.hpp"
 
@@ -69,23 +65,13 @@ void throw_record_too_large(std::size_t at_least, std::size_t limit) {
 
 namespace {
 
-using ipc::detail::futex_wait;
-using ipc::detail::futex_wake;
-using ipc::detail::monotonic_ns;
+using sys::monotonic_ns;
+using namespace wire;
 
 constexpr std::uint32_t kWorkerMagic = 0x574b5231;  // "WKR1"
-constexpr std::uint32_t kResultMagic = 0x52534c31;  // "RSL1"
 constexpr std::size_t kRingsOffset = 4096;
 // Exit code of a worker whose doorbell descriptor was closed by a task (it cannot signal any more).
 constexpr int kExitLostDoorbell = 122;
-enum ResultKind : std::uint32_t { kResultValue = 1, kResultError = 2, kResultInitFailed = 3, kResultSkipped = 4 };
-
-struct ResultWire {
-  std::uint32_t magic;
-  std::uint32_t kind;
-  std::uint64_t id;
-};
-
 struct WorkerShared {
   std::atomic<std::uint32_t> magic;
   std::atomic<std::uint32_t> ring_bytes;
@@ -126,17 +112,6 @@ class WorkerLink : public ipc::detail::SharedObject {
 // enough that an idle pool parks at once.
 constexpr int kSpinIterations = 4000;
 
-void put_header(ipc::Buffer& out, std::uint32_t kind, std::uint64_t id) {
-  out.clear();
-  ResultWire w{kResultMagic, kind, id};
-  out.write(reinterpret_cast<const char*>(&w), sizeof w);
-}
-
-void put_error(ipc::Buffer& out, std::uint64_t id, std::uint32_t kind, const ipc::ErrorInfo& info) {
-  put_header(out, kind, id);
-  ipc::encode_into(out, info);
-}
-
 }  // namespace
 
 // The worker process: runs tasks from its ring until told to stop, its parent dies, or max_tasks.
@@ -166,16 +141,16 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
   };
   const auto send = [&](std::uint64_t id) {
     if (out.size() > results.max_record()) {
-      put_error(out, id, kResultError,
-                {"std::length_error", "the task's result (" + std::to_string(out.size()) +
-                                          " bytes) is larger than the pool's ring; raise Options::ring_bytes"});
+      encode_error_result(out, kResultError, id,
+                          {"std::length_error", "the task's result (" + std::to_string(out.size()) +
+                                                    " bytes) is larger than the pool's ring; raise Options::ring_bytes"});
     }
     while (!results.try_write(out.data(), out.size(), nullptr, 0)) {
       auto* h = results.header();
       std::uint32_t seen = h->head.load();
       h->writer_waiting.store(1);
       if (!results.fits(out.size()))
-        futex_wait(&h->head, seen, ipc::detail::Clock::now() + std::chrono::seconds(1));
+        sys::shared_futex_wait(&h->head, seen, sys::Clock::now() + std::chrono::seconds(1));
       h->writer_waiting.store(0);
       if (!parent_alive()) _exit(0);
     }
@@ -186,7 +161,7 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     try {
       init.fn();
     } catch (...) {
-      put_error(out, 0, kResultInitFailed, ipc::describe_current_exception());
+      encode_error_result(out, kResultInitFailed, 0, ipc::describe_current_exception());
       send(0);
       return;
     }
@@ -200,27 +175,26 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     if (!tasks.try_read(rec, &corrupt)) {
       if (corrupt) _exit(120);
       int spins = 0;
-      while (tasks.empty() && spins++ < kSpinIterations) ipc::detail::cpu_relax();
+      while (tasks.empty() && spins++ < kSpinIterations) sys::cpu_relax();
       if (!tasks.empty()) continue;
       auto* h = tasks.header();
       std::uint32_t seen = h->tail.load();
       h->reader_waiting.store(1);
-      if (tasks.empty()) futex_wait(&h->tail, seen, ipc::detail::Clock::now() + std::chrono::seconds(1));
+      if (tasks.empty()) sys::shared_futex_wait(&h->tail, seen, sys::Clock::now() + std::chrono::seconds(1));
       h->reader_waiting.store(0);
       if (!parent_alive()) _exit(0);
       continue;
     }
-    TaskWire w;
-    if (rec.size() < sizeof w) _exit(120);
-    std::memcpy(&w, rec.data(), sizeof w);
-    if (w.magic != kTaskMagic || w.claim >= kClaimWords) _exit(120);
+    auto task = decode_task(rec);
+    if (!task) _exit(120);
+    const TaskWire& w = task->header;
     if (w.kind == kTaskStop) break;
 
     // Take the task, unless cancel() got to its claim word first: then answer "skipped".
     std::uint64_t queued = w.id << 2 | kClaimQueued;
     if (!sh->claims[w.claim].compare_exchange_strong(queued, w.id << 2 | kClaimTaken)) {
       sh->started.fetch_add(1);
-      put_header(out, kResultSkipped, w.id);
+      begin_result(out, kResultSkipped, w.id);
       send(w.id);
       continue;
     }
@@ -229,16 +203,16 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     sh->started.fetch_add(1);
     ring_parent(false);  // a sleeping manager marks the future running and learns the new deadline
 
-    put_header(out, kResultValue, w.id);
+    begin_result(out, kResultValue, w.id);
     try {
       if (w.kind != kTaskCall && w.kind != kTaskChunk)
         throw ipc::CodecError("tandem: unknown task kind " + std::to_string(w.kind));
       auto entry = reinterpret_cast<TaskEntry>(code_address(w.entry));
       auto fn = code_address(w.fn);
-      auto handle = ipc::detail::parse({rec.data() + sizeof w, rec.size() - sizeof w}, typeid(TaskWire));
+      auto handle = ipc::detail::parse(task->args, typeid(TaskWire));
       entry(w.signature, fn, handle.get(), out);
     } catch (...) {
-      put_error(out, w.id, kResultError, ipc::describe_current_exception());
+      encode_error_result(out, kResultError, w.id, ipc::describe_current_exception());
     }
     sh->deadline_ns.store(0);
     send(w.id);
@@ -253,8 +227,9 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
 using detail::ProcessJob;
 using detail::SpscRing;
 using detail::kSpinIterations;
-using ipc::detail::futex_wake;
 using detail::WorkerLink;
+using sys::shared_futex_wake;
+namespace wire = detail::wire;
 
 namespace {
 
@@ -351,7 +326,7 @@ struct ProcessPoolExecutor::Impl {
                                   : std::max(1u, std::thread::hardware_concurrency())),
         ring_bytes(checked_ring_bytes(opts.ring_bytes)) {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "ProcessPoolExecutor: eventfd failed");
+    if (fd < 0) sys::throw_errno("ProcessPoolExecutor: eventfd failed", errno);
     doorbell = ipc::detail::Fd(fd);
   }
 
@@ -389,8 +364,7 @@ struct ProcessPoolExecutor::Impl {
       if (!best->inflight.empty() && (starting_locked() > 0 || should_grow_locked())) return;
       auto& job = pending.front();
       if (!best->tasks.fits(job->record.size())) return;  // its ring drains as results come back
-      detail::TaskWire w;
-      std::memcpy(&w, job->record.data(), sizeof w);
+      const wire::TaskWire w = wire::task_header(wire::bytes(job->record));
       // The claim words of a worker are used round-robin: at most prefetch + 2 <= kClaimWords tasks of
       // one worker are unanswered at once, so a word is free again by the time it comes round.
       const std::uint32_t claim = best->dispatched % detail::kClaimWords;
@@ -398,10 +372,10 @@ struct ProcessPoolExecutor::Impl {
         pending.pop_front();
         continue;
       }
-      std::memcpy(job->record.data() + offsetof(detail::TaskWire, claim), &claim, sizeof claim);
+      wire::patch_task<&wire::TaskWire::claim>(wire::bytes(job->record), claim);
       best->tasks.try_write(job->record.data(), job->record.size(), nullptr, 0);
-      if (best->tasks.reader_needs_wake()) futex_wake(&best->tasks.header()->tail, 1);
-      best->inflight.push_back({w.id, std::move(job), detail::monotonic_ns(), claim});
+      if (best->tasks.reader_needs_wake()) shared_futex_wake(&best->tasks.header()->tail, 1);
+      best->inflight.push_back({w.id, std::move(job), sys::monotonic_ns(), claim});
       ++best->dispatched;
       pending.pop_front();
     }
@@ -414,17 +388,17 @@ struct ProcessPoolExecutor::Impl {
     bool corrupt = false;
     while (w.results.try_read(rec, &corrupt)) {
       any = true;
-      detail::ResultWire r{};
-      if (rec.size() >= sizeof r) std::memcpy(&r, rec.data(), sizeof r);
-      if (w.results.writer_needs_wake()) futex_wake(&w.results.header()->head, 1);
-      if (r.magic != detail::kResultMagic) {
+      auto result = wire::decode_result(rec);
+      if (w.results.writer_needs_wake()) shared_futex_wake(&w.results.header()->head, 1);
+      if (!result) {
         corrupt = true;
         break;
       }
-      if (r.kind == detail::kResultInitFailed) {
+      const wire::ResultWire r = result->header;
+      if (r.kind == wire::kResultInitFailed) {
         ipc::ErrorInfo info;
         try {
-          info = ipc::decode<ipc::ErrorInfo>(std::span<const char>(rec).subspan(sizeof r));
+          info = wire::decode_error_result(*result);
         } catch (const std::exception& e) {
           info = {"unknown", e.what()};
         }
@@ -437,14 +411,14 @@ struct ProcessPoolExecutor::Impl {
         break;
       }
       w.inflight.front().job->leave_ring();  // its claim word may be reused, or unmapped with the worker
-      if (r.kind == detail::kResultSkipped) {  // cancelled in the ring: the future is cancelled already
+      if (r.kind == wire::kResultSkipped) {  // cancelled in the ring: the future is cancelled already
         done.push_back({std::move(w.inflight.front().job), {}, nullptr});
         w.inflight.pop_front();
         rec = {};
         continue;
       }
       // Service time: from when the worker could start it (dispatch, or its previous result) to now.
-      const std::int64_t now = detail::monotonic_ns();
+      const std::int64_t now = sys::monotonic_ns();
       const std::int64_t took = now - std::max(w.inflight.front().dispatched_ns, w.last_result_ns);
       w.last_result_ns = now;
       avg_task_ns = avg_task_ns == 0 ? took : avg_task_ns + (took - avg_task_ns) / 8;
@@ -642,17 +616,15 @@ struct ProcessPoolExecutor::Impl {
       }
       if (c.record.empty()) continue;  // skipped by the worker: cancelled in its ring
       try {
-        detail::ResultWire r;
-        std::memcpy(&r, c.record.data(), sizeof r);
-        auto payload = std::span<const char>(c.record).subspan(sizeof r);
-        if (r.kind == detail::kResultValue) {
-          auto handle = ipc::detail::parse(payload, typeid(ProcessJob));
+        auto result = wire::decode_result(c.record);  // checked by drain_locked
+        if (result->header.kind == wire::kResultValue) {
+          auto handle = ipc::detail::parse(result->payload, typeid(ProcessJob));
           c.job->deliver(handle.get());
-        } else if (r.kind == detail::kResultError) {
-          auto info = ipc::decode<ipc::ErrorInfo>(payload);
+        } else if (result->header.kind == wire::kResultError) {
+          auto info = wire::decode_error_result(*result);
           c.job->fail(std::make_exception_ptr(RemoteError(info.type, info.message)));
         } else {
-          throw ipc::CodecError("tandem: unknown result kind " + std::to_string(r.kind));
+          throw ipc::CodecError("tandem: unknown result kind " + std::to_string(result->header.kind));
         }
       } catch (...) {
         c.job->fail(std::current_exception());
@@ -683,7 +655,7 @@ struct ProcessPoolExecutor::Impl {
         if (w) mark_running_locked(*w);
       }
       if (++loops % 64 == 0 || !progress) {
-        check_deadlines_locked(detail::monotonic_ns());
+        check_deadlines_locked(sys::monotonic_ns());
         poll_locked(lk, 0, done);
       }
       dispatch_locked();
@@ -700,7 +672,7 @@ struct ProcessPoolExecutor::Impl {
       if (any_inflight_locked() && spins < kSpinIterations / 16) {
         ++spins;
         lk.unlock();
-        for (int i = 0; i < 16; ++i) ipc::detail::cpu_relax();
+        for (int i = 0; i < 16; ++i) sys::cpu_relax();
         lk.lock();
         continue;
       }
@@ -714,7 +686,7 @@ struct ProcessPoolExecutor::Impl {
       if (!ready) {
         int timeout_ms = any_inflight_locked() ? kMaxSleepWithWorkMs : -1;
         if (std::int64_t d = next_deadline_locked()) {
-          std::int64_t left = d - detail::monotonic_ns();
+          std::int64_t left = d - sys::monotonic_ns();
           int until = left <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left / 1'000'000 + 1, 1 << 30));
           timeout_ms = timeout_ms < 0 ? until : std::min(timeout_ms, until);
         }
@@ -727,10 +699,10 @@ struct ProcessPoolExecutor::Impl {
     std::vector<std::unique_ptr<Worker>> stopping;
     for (auto& w : workers) {
       if (!w) continue;
-      detail::TaskWire stop{detail::kTaskMagic, detail::kTaskStop, 0, 0, 0, 0, 0, 0, 0};
+      const wire::TaskWire stop = wire::stop_task();
       w->stopping = true;
       if (!w->tasks.try_write(&stop, sizeof stop, nullptr, 0)) w->proc->kill();
-      futex_wake(&w->tasks.header()->tail, 1);
+      shared_futex_wake(&w->tasks.header()->tail, 1);
       stopping.push_back(std::move(w));
     }
     workers.clear();
@@ -751,19 +723,20 @@ ProcessPoolExecutor::ProcessPoolExecutor(Options options) : impl_(std::make_uniq
 
 ProcessPoolExecutor::~ProcessPoolExecutor() { shutdown(true, false); }
 
+void ProcessPoolExecutor::begin_record(detail::ProcessJob& job, const detail::TaskTarget& target,
+                                       std::chrono::nanoseconds timeout) const {
+  job.record.limit = record_limit();
+  wire::encode_task_header(job.record, target, timeout);
+}
+
 void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
   std::unique_lock lk(impl_->mu);
   if (impl_->shutting_down) throw ShutdownError();
   if (impl_->broken) throw BrokenExecutor("the process pool is broken: " + impl_->broken_reason);
   if (job->record.size() > record_limit()) detail::throw_record_too_large(job->record.size(), record_limit());
-  std::uint64_t id = impl_->next_id++;
-  std::memcpy(job->record.data() + offsetof(detail::TaskWire, id), &id, sizeof id);
-  std::int64_t timeout_ns;
-  std::memcpy(&timeout_ns, job->record.data() + offsetof(detail::TaskWire, timeout_ns), sizeof timeout_ns);
-  if (timeout_ns <= 0 && impl_->opts.task_timeout.count() > 0) {
-    timeout_ns = impl_->opts.task_timeout.count();
-    std::memcpy(job->record.data() + offsetof(detail::TaskWire, timeout_ns), &timeout_ns, sizeof timeout_ns);
-  }
+  wire::patch_task<&wire::TaskWire::id>(wire::bytes(job->record), impl_->next_id++);
+  if (wire::task_header(wire::bytes(job->record)).timeout_ns <= 0 && impl_->opts.task_timeout.count() > 0)
+    wire::patch_task<&wire::TaskWire::timeout_ns>(wire::bytes(job->record), impl_->opts.task_timeout.count());
   impl_->pending.push_back(std::move(job));
   impl_->dispatch_locked();
   if (impl_->should_grow_locked()) impl_->ring_manager();  // the manager starts a worker

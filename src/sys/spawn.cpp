@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -19,63 +21,156 @@ extern char** environ;
 
 namespace tandem::sys {
 
-pid_t spawn_self(const SpawnSelf& how) {
-  // Copies of the sources above every target number, so that no dup2 clobbers a later source.
-  const int n = static_cast<int>(how.fds.size());
-  const int base = kFirstPassedFd + n + 8;
-  std::vector<int> copies;
-  auto close_copies = [&] {
-    for (int c : copies) ::close(c);
-  };
-  for (int s : how.fds) {
-    int c = fcntl(s, F_DUPFD_CLOEXEC, base);
-    if (c < 0) {
-      int err = errno;
-      close_copies();
-      throw_errno(how.what + ": cannot duplicate a descriptor for the child", err);
-    }
-    copies.push_back(c);
-  }
+namespace {
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (how.detach) {
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  }
-  for (int i = 0; i < n; ++i) posix_spawn_file_actions_adddup2(&actions, copies[i], kFirstPassedFd + i);
-  if (how.detach) posix_spawn_file_actions_addclosefrom_np(&actions, kFirstPassedFd + n);
+struct FileActions {
+  posix_spawn_file_actions_t fa;
+  FileActions() { posix_spawn_file_actions_init(&fa); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&fa); }
+};
+
+struct Attributes {
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                     (how.detach ? POSIX_SPAWN_SETSID : 0)));
+  Attributes() { posix_spawnattr_init(&attr); }
+  ~Attributes() { posix_spawnattr_destroy(&attr); }
+};
 
-  const std::string prefix = std::string(how.marker) + "=";
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Child spawn(const SpawnRequest& r) {
+  // Each source is first copied above every target number, so that no dup2 clobbers a later source.
+  int base = 0;
+  for (const auto& f : r.fds) base = std::max(base, f.target + 1);
+  std::vector<UniqueFd> copies;
+  FileActions fa;
+  for (const auto& f : r.fds) {
+    if (f.open_path) {
+      posix_spawn_file_actions_addopen(&fa.fa, f.target, f.open_path, f.open_flags, 0);
+      continue;
+    }
+    UniqueFd copy(fcntl(f.source, F_DUPFD_CLOEXEC, base));
+    if (!copy) throw_errno(r.what + ": cannot duplicate a descriptor for the child", errno);
+    posix_spawn_file_actions_adddup2(&fa.fa, copy.get(), f.target);
+    copies.push_back(std::move(copy));
+  }
+  if (r.close_from >= 0) posix_spawn_file_actions_addclosefrom_np(&fa.fa, r.close_from);
+  if (r.cwd) posix_spawn_file_actions_addchdir_np(&fa.fa, r.cwd);
+
+  Attributes at;
+  short flags = 0;
+  if (r.default_signals) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at.attr, &none);
+    posix_spawnattr_setsigdefault(&at.attr, &all);
+    flags |= POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  }
+  if (r.new_session) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&at.attr, flags);
+
+  std::vector<std::string> argv_storage = r.argv.empty() ? std::vector<std::string>{r.program} : r.argv;
+  auto argv = pointers(argv_storage);
   std::vector<std::string> env_storage;
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, prefix.c_str(), prefix.size()) != 0) env_storage.emplace_back(*e);
-  env_storage.push_back(prefix + how.value);
   std::vector<char*> envp;
-  for (auto& s : env_storage) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string argv0 = !how.argv0.empty()        ? how.argv0
-                      : program_invocation_name ? program_invocation_name
-                                                : "tandem-child";
-  char* argv[] = {argv0.data(), nullptr};
+  if (r.env) {
+    env_storage = *r.env;
+    envp = pointers(env_storage);
+  }
+  char* const* env = r.env ? envp.data() : environ;
 
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  close_copies();
-  if (rc != 0) throw_errno(how.what, rc);
-  return pid;
+  int rc = r.search_path ? posix_spawnp(&pid, r.program.c_str(), &fa.fa, &at.attr, argv.data(), env)
+                         : posix_spawn(&pid, r.program.c_str(), &fa.fa, &at.attr, argv.data(), env);
+  if (rc != 0) throw_errno(r.what, rc);
+  Child child{pid, UniqueFd(open_pidfd(pid))};
+  if (!child.pidfd) {
+    int err = errno;
+    ::kill(pid, SIGKILL);
+    reap(pid, true);
+    throw_errno(r.what + ": pidfd_open (Linux 5.3+ needed)", err);
+  }
+  return child;
+}
+
+std::optional<int> reap(pid_t pid, bool block) noexcept {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, block ? 0 : WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return -WTERMSIG(status);
+    return -1;
+  }
+  if (r < 0 && errno == ECHILD) return -1;  // reaped by someone else (SA_NOCLDWAIT?): status unknown
+  return std::nullopt;
+}
+
+std::string signal_name(int sig) {
+  if (const char* abbrev = sigabbrev_np(sig)) return std::string("SIG") + abbrev;
+  return "signal " + std::to_string(sig);
+}
+
+void send_signal(int pidfd, int sig) noexcept { ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0); }
+
+int open_pidfd(pid_t pid) noexcept {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+bool reap_within(const Child& child, std::chrono::milliseconds timeout) noexcept {
+  bool ended = true;
+  if (child.pidfd) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      pollfd p{child.pidfd.get(), POLLIN, 0};
+      int r = poll(&p, 1, left > 0 ? static_cast<int>(left) : 0);
+      if (r >= 0 || errno != EINTR) {
+        ended = r > 0;
+        break;
+      }
+    }
+  }
+  if (!ended) kill(child.pid, SIGKILL);
+  reap(child.pid, true);
+  return ended;
+}
+
+Child spawn_self(const SpawnSelf& how) {
+  SpawnRequest r;
+  r.program = "/proc/self/exe";
+  r.argv = {!how.argv0.empty()        ? how.argv0
+            : program_invocation_name ? std::string(program_invocation_name)
+                                      : std::string("tandem-child")};
+  const std::string prefix = std::string(how.marker) + "=";
+  r.env.emplace();
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, prefix.c_str(), prefix.size()) != 0) r.env->emplace_back(*e);
+  r.env->push_back(prefix + how.value);
+  if (how.detach) {
+    r.fds.push_back({.target = 0, .open_path = "/dev/null", .open_flags = O_RDONLY});
+    r.fds.push_back({.target = 1, .open_path = "/dev/null", .open_flags = O_WRONLY});
+    r.fds.push_back({.target = 2, .open_path = "/dev/null", .open_flags = O_WRONLY});
+  }
+  const int n = static_cast<int>(how.fds.size());
+  for (int i = 0; i < n; ++i) r.fds.push_back({.target = kFirstPassedFd + i, .source = how.fds[i]});
+  if (how.detach) r.close_from = kFirstPassedFd + n;
+  r.new_session = how.detach;
+  r.default_signals = true;
+  r.what = how.what;
+  return spawn(r);
 }
 
 std::optional<std::string> take_marker(const char* marker) {
@@ -84,33 +179,6 @@ std::optional<std::string> take_marker(const char* marker) {
   std::string value = v;
   unsetenv(marker);
   return value;
-}
-
-int open_pidfd(pid_t pid) noexcept {
-  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return fd;
-}
-
-bool reap_within(pid_t pid, std::chrono::milliseconds timeout) noexcept {
-  bool ended = true;
-  if (int fd = open_pidfd(pid); fd >= 0) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      pollfd p{fd, POLLIN, 0};
-      int r = poll(&p, 1, left > 0 ? static_cast<int>(left) : 0);
-      if (r >= 0 || errno != EINTR) {
-        ended = r > 0;
-        break;
-      }
-    }
-    ::close(fd);
-  }  // without a pidfd (kernel < 5.3), wait without a bound
-  if (!ended) kill(pid, SIGKILL);
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  return ended;
 }
 
 }  // namespace tandem::sys

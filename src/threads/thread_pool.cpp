@@ -14,17 +14,12 @@
 
 #include "tandem/detail/futex.hpp"
 #include "tandem/threading.hpp"
+#include "../sys/spin.hpp"
 
 namespace tandem {
 
 namespace {
 std::atomic<std::uint64_t> pool_counter{0};
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 using detail::PoolTask;
 using detail::StateBase;
@@ -401,7 +396,7 @@ struct ThreadPoolExecutor::Impl {
     for (int round = 0; round < 64; ++round) {
       for (int i = 0; i < 32; ++i) {
         if (queued.load(std::memory_order_relaxed) != 0) return true;
-        cpu_relax();
+        sys::cpu_relax();
       }
       if (work_visible()) return true;
       if (round % 8 == 7) sched_yield();

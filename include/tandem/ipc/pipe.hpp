@@ -42,24 +42,22 @@ class BrokenPipeError : public Error {
 
 namespace detail {
 
-/// A shared, owned file descriptor that crosses to a spawned child by inheritance.
+/// A shared, owned file descriptor that crosses to a spawned child by inheritance. Copies share it; the
+/// last one closes it (the owner is the library's one descriptor owner, sys::UniqueFd, out of sight).
 class Fd {
  public:
   Fd() = default;
-  explicit Fd(int fd) : fd_(fd >= 0 ? std::make_shared<Owner>(fd) : nullptr) {}
-  int get() const noexcept { return fd_ ? fd_->fd : -1; }
-  explicit operator bool() const noexcept { return fd_ != nullptr; }
-  void reset() noexcept { fd_.reset(); }
+  explicit Fd(int fd);  // takes ownership; negative: empty
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return owner_ != nullptr; }
+  void reset() noexcept {
+    owner_.reset();
+    fd_ = -1;
+  }
 
  private:
-  struct Owner {
-    explicit Owner(int f) : fd(f) {}
-    Owner(const Owner&) = delete;
-    Owner& operator=(const Owner&) = delete;
-    ~Owner();
-    int fd;
-  };
-  std::shared_ptr<Owner> fd_;
+  std::shared_ptr<const void> owner_;
+  int fd_ = -1;
 };
 
 // Encodes the index of the descriptor in the current FdTable (Process start), decodes an inherited one.

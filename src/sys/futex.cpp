@@ -1,3 +1,4 @@
+// The futex system calls behind tandem/detail/futex.hpp (one home for every futex in tandem).
 #include "tandem/detail/futex.hpp"
 
 #include <linux/futex.h>
@@ -6,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "spin.hpp"
 
 namespace tandem::detail {
 
@@ -37,9 +40,7 @@ void FutexLock::lock_slow(std::uint32_t c) noexcept {
   for (int i = 0; i < 64; ++i) {
     c = 0;
     if (word_.compare_exchange_weak(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    sys::cpu_relax();
   }
   if (c != 2) c = word_.exchange(2, std::memory_order_acquire);
   while (c != 0) {
