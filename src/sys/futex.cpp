@@ -1,5 +1,5 @@
-// The futex system calls behind tandem/detail/futex.hpp (one home for every futex in tandem).
-#include "tandem/detail/futex.hpp"
+// The futex system calls (one home for every futex in tandem; core's tandem/detail/futex.hpp forwards here).
+#include "futex.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -8,12 +8,11 @@
 
 #include <cerrno>
 
-#include "spin.hpp"
 
-namespace tandem::detail {
+namespace tandem::sys {
 
 bool futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                const std::optional<std::chrono::steady_clock::time_point>& deadline, bool shared) noexcept {
+                const OptDeadline& deadline, bool shared) noexcept {
   const int op = FUTEX_WAIT_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG);
   timespec ts{};
   timespec* tsp = nullptr;
@@ -35,18 +34,4 @@ void futex_wake(std::atomic<std::uint32_t>& word, int count, bool shared) noexce
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), op, count, nullptr, nullptr, 0);
 }
 
-void FutexLock::lock_slow(std::uint32_t c) noexcept {
-  // Brief spin: critical sections guarded by this lock are a few instructions long.
-  for (int i = 0; i < 64; ++i) {
-    c = 0;
-    if (word_.compare_exchange_weak(c, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
-    sys::cpu_relax();
-  }
-  if (c != 2) c = word_.exchange(2, std::memory_order_acquire);
-  while (c != 0) {
-    futex_wait(word_, 2);
-    c = word_.exchange(2, std::memory_order_acquire);
-  }
-}
-
-}  // namespace tandem::detail
+}  // namespace tandem::sys
