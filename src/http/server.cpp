@@ -232,10 +232,11 @@ aio::Task<void> ServerState::serve(aio::StreamReader reader, aio::StreamWriter w
           ++stats_.timeouts;
           if (idle && !first) co_return;  // a quiet kept-alive connection: close without a word
           self->idle = false;
-          co_await answer_error_and_close(reader, writer, 408,
-                                          idle ? "no request arrived in time"
-                                          : protocol.head_complete() ? "the request body did not arrive in time"
-                                                                     : "the request headers did not arrive in time");
+          // A named string, not a temporary in the co_await expression (GCC 12 destroys those wrongly).
+          const std::string why = idle                       ? "no request arrived in time"
+                                  : protocol.head_complete() ? "the request body did not arrive in time"
+                                                             : "the request headers did not arrive in time";
+          co_await answer_error_and_close(reader, writer, 408, why);
           co_return;
         }
         if (data.empty()) {
@@ -279,7 +280,8 @@ aio::Task<void> ServerState::serve(aio::StreamReader reader, aio::StreamWriter w
       }
       if (protocol.error() && !eof) {
         ++stats_.protocol_errors;
-        co_await answer_error_and_close(reader, writer, protocol.error()->status, protocol.error()->message);
+        const ProtocolError error = *protocol.error();
+        co_await answer_error_and_close(reader, writer, error.status, error.message);
       }
       co_await drain(writer);
       co_return;
@@ -332,9 +334,13 @@ aio::Task<Server> Server::start(Application app, ServerConfig config) {
   options.backlog = config.backlog;
   options.reuse_port = config.reuse_port;
   std::weak_ptr<detail::ServerState> weak = state;
-  state->listener_ = co_await aio::start_server(
-      [weak](aio::StreamReader r, aio::StreamWriter w) { return detail::serve_connection(weak, std::move(r), std::move(w)); },
-      config.host, config.port, options);
+  // Named, not temporaries in the co_await expression: GCC 12 destroyed the callback temporary (and
+  // the weak_ptr in it) twice there.
+  aio::ClientConnectedCallback on_client = [weak](aio::StreamReader r, aio::StreamWriter w) {
+    return detail::serve_connection(weak, std::move(r), std::move(w));
+  };
+  std::string host = config.host;
+  state->listener_ = co_await aio::start_server(std::move(on_client), std::move(host), config.port, options);
   co_return Server(std::move(state));
 }
 
