@@ -357,7 +357,13 @@ void PreforkServer::run(bool stop_on_signals) {
         if (errno == EINTR) continue;
         throw std::system_error(errno, std::generic_category(), "web::PreforkServer: poll");
       }
-      if (fds[0].revents || fds[1].revents) break;
+      if (fds[1].revents) {  // consume it: left pending, it would kill us once the mask is restored
+        signalfd_siginfo info;
+        while (::read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        }
+        break;
+      }
+      if (fds[0].revents) break;
       for (std::size_t i = 0; i < s_->workers.size(); ++i) {
         if (!fds[i + 2].revents) continue;
         auto& w = *s_->workers[i];
@@ -384,6 +390,17 @@ void PreforkServer::run(bool stop_on_signals) {
 void run_app(AppFactory factory, const std::string& argument, RunOptions options) {
   if (!factory) throw std::invalid_argument("web::run_app: the application factory is null");
   if (options.processes > 1) {
+    // Blocked before the workers start: starting a daemon Process makes a helper thread, which must
+    // inherit the mask, or the kernel may hand SIGINT to it and the default action kills us.
+    sigset_t signals, old;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, &old);
+    struct Restore {
+      sigset_t old;
+      ~Restore() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+    } restore{old};
     PreforkServer server(factory, argument, options.server, options.processes);
     server.start();
     if (options.on_started) options.on_started(server.url());
