@@ -346,12 +346,12 @@ aio::Task<Server> Server::start(Application app, ServerConfig config) {
 
 std::uint16_t Server::port() const { return s_ ? s_->listener_.port() : 0; }
 
-std::string Server::url() const {
-  if (!s_) return {};
-  const std::string& host = s_->config().host;
+std::string url_of(const std::string& host, std::uint16_t port) {
   const bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
+
+std::string Server::url() const { return s_ ? url_of(s_->config().host, port()) : std::string(); }
 
 ServerStats Server::stats() const { return s_ ? s_->stats() : ServerStats{}; }
 

@@ -306,10 +306,7 @@ void PreforkServer::start() {
   }
 }
 
-std::string PreforkServer::url() const {
-  const bool v6 = s_->config.host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + s_->config.host + "]" : s_->config.host) + ":" + std::to_string(port_);
-}
+std::string PreforkServer::url() const { return url_of(s_->config.host, port_); }
 
 void PreforkServer::stop() noexcept {
   if (s_->stop_fd < 0) return;

@@ -115,6 +115,9 @@ struct ServerStats {
   std::size_t rejected = 0;          // connections turned away with 503 (max_connections)
 };
 
+/// "http://host:port", with brackets around an IPv6 host ("http://[::1]:8080").
+std::string url_of(const std::string& host, std::uint16_t port);
+
 namespace detail {
 class ServerState;
 }
