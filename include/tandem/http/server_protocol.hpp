@@ -6,7 +6,7 @@
 //   while (protocol.has_request()) {
 //     web::Request request = protocol.next_request();      // in the order they arrived
 //     std::string wire;
-//     web::serialize_response(wire, web::Response::text("hi"), request);   // "HTTP/1.1 200 OK\r\n..."
+//     web::serialize_response(wire, web::Response::text("hi"), request, request.keep_alive);  // "HTTP/1.1 200 OK..."
 //   }
 //   if (protocol.error()) { /* answer protocol.error()->status, then close */ }
 //
