@@ -257,7 +257,9 @@ aio::Task<void> ServerState::serve(aio::StreamReader reader, aio::StreamWriter w
         request.peer = peer;
         Response response = co_await dispatch(request);
         ++stats_.requests;
-        const bool keep = request.keep_alive && !stopping_ && !eof;
+        // After the client's EOF (a half-close after its last request) the requests already queued
+        // are still answered; the connection closes after the last of them.
+        const bool keep = request.keep_alive && !stopping_ && !(eof && !protocol.has_request());
         out.clear();
         try {
           serialize_response(out, response, request, keep);

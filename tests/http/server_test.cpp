@@ -92,6 +92,15 @@ TEST(WebServer, PipelinedRequestsAreAnsweredInTheirOrder) {
   EXPECT_EQ(a->body, "slow /slow/first");
   EXPECT_EQ(b->body, "hello");
   EXPECT_EQ(d->body, "slow /slow/third");
+  // A client that half-closes after its last request still gets every answer.
+  RawClient h(server.port());
+  ASSERT_TRUE(h.send(get("/slow/one") + get("/hello")));
+  ::shutdown(h.fd(), SHUT_WR);
+  auto one = h.read_response(), two = h.read_response();
+  ASSERT_TRUE(one && two);
+  EXPECT_EQ(one->body, "slow /slow/one");
+  EXPECT_EQ(two->body, "hello");
+  EXPECT_TRUE(h.closed_by_server());
 }
 
 TEST(WebServer, ContentLengthAndChunkedBodiesReachTheHandler) {
