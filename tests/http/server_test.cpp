@@ -364,3 +364,29 @@ TEST(WebServer, StopCancelsWhatOutlivesTheGrace) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(WebServer, ReusePortLetsServersShareAPortAndOthersAreRefused) {
+  aio::run([]() -> aio::Task<void> {
+    web::ServerConfig shared;
+    shared.reuse_port = true;
+    auto a = co_await web::Server::start(test_app(), shared);
+    shared.port = a.port();
+    auto b = co_await web::Server::start(test_app(), shared);
+    EXPECT_EQ(b.port(), a.port());
+    web::ServerConfig plain;
+    plain.port = a.port();
+    bool refused = false;
+    try {
+      co_await web::Server::start(test_app(), plain);
+    } catch (const aio::ConnectionError& e) {
+      refused = std::string(e.what()).find("in use") != std::string::npos;
+    }
+    EXPECT_TRUE(refused);
+    co_await a.stop();
+    co_await b.stop();
+  }());
+}
+
+}  // namespace
