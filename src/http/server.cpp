@@ -217,6 +217,10 @@ aio::Task<void> ServerState::serve(aio::StreamReader reader, aio::StreamWriter w
         const bool idle = !protocol.in_request();
         self->idle = idle;
         if (idle && stopping_) co_return;
+        if (protocol.wants_continue()) {  // every earlier answer is out: nothing is queued
+          writer.write("HTTP/1.1 100 Continue\r\n\r\n");
+          protocol.continue_sent();
+        }
         const aio::TimePoint deadline =
             idle ? idle_since + (first ? config_.header_timeout : config_.keep_alive_timeout)
             : !protocol.head_complete() ? head_since + config_.header_timeout

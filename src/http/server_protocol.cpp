@@ -150,6 +150,8 @@ struct ConnectionProtocol::Parser {
     c.in_value_ = false;
     c.in_message_ = true;
     c.head_done_ = false;
+    c.expect_continue_ = false;
+    c.continue_sent_ = false;
     return 0;
   }
   static int on_url(http_parser* p, const char* at, std::size_t n) {
@@ -185,6 +187,8 @@ struct ConnectionProtocol::Parser {
       return -1;
     }
     c.head_done_ = true;
+    const auto expect = r.headers.get("Expect");
+    c.expect_continue_ = expect && iequals(*expect, "100-continue");
     return 0;
   }
   static int on_body(http_parser* p, const char* at, std::size_t n) {

@@ -119,6 +119,27 @@ TEST(WebServer, ContentLengthAndChunkedBodiesReachTheHandler) {
   EXPECT_EQ(r->body, "hello world");
 }
 
+TEST(WebServer, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsSent) {
+  auto config = quick_config();
+  config.max_body_size = 1000;
+  web::BackgroundServer server(test_app(), config);
+  RawClient c(server.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  auto interim = c.read_response();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(c.send("hello"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+  // Too large: 413 at once, no 100 Continue.
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
 TEST(WebServer, HeadersOver8KiBGet431AndTheConnectionCloses) {
   web::BackgroundServer server(test_app(), quick_config());
   {

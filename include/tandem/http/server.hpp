@@ -16,9 +16,9 @@
 //
 // What it speaks: HTTP/1.1 with keep-alive and pipelining (requests on one connection are answered one
 // after the other, in order), Content-Length and chunked request bodies (parsed by http-parser, see
-// server_protocol.hpp), HEAD wherever GET is routed. Not spoken: TLS, HTTP/2, Upgrade/WebSocket (the
-// connection is answered and closed), "Expect: 100-continue" (the client sends the body after its own
-// short wait, as curl does).
+// server_protocol.hpp), "Expect: 100-continue" (answered "100 Continue" once the headers are in and
+// within limits; a body over the limit gets 413 instead), HEAD wherever GET is routed. Not spoken: TLS,
+// HTTP/2, Upgrade/WebSocket (the request is answered, then the connection closed).
 //
 // Failure rules (each answered, then the connection is closed):
 //   * request line + headers over 8 KiB → 431; a body over ServerConfig::max_body_size → 413;

@@ -143,6 +143,11 @@ class ConnectionProtocol {
   bool in_request() const noexcept { return in_message_; }
   /// ... and its request line and headers are complete (the body is on its way).
   bool head_complete() const noexcept { return in_message_ && head_done_; }
+  /// The request being received asked "Expect: 100-continue" and its headers are complete, but its
+  /// body is not and no interim answer went out yet: the server may send "100 Continue" now (once
+  /// the answers to the requests before it are out), then calls continue_sent().
+  bool wants_continue() const noexcept { return head_complete() && expect_continue_ && !continue_sent_; }
+  void continue_sent() noexcept { continue_sent_ = true; }
   /// Set once the input was malformed or over a limit; no request after it will come.
   const std::optional<ProtocolError>& error() const noexcept { return error_; }
   /// The last request asked to switch protocols (Upgrade:, CONNECT); bytes after it are not HTTP.
@@ -162,6 +167,8 @@ class ConnectionProtocol {
   bool in_value_ = false;
   bool in_message_ = false;
   bool head_done_ = false;
+  bool expect_continue_ = false;
+  bool continue_sent_ = false;
   bool upgraded_ = false;
   bool eof_ = false;
   std::optional<ProtocolError> error_;
