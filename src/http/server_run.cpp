@@ -2,7 +2,9 @@
 // pre-fork supervisor and its workers, run_app.
 #include "tandem/http/server_run.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "tandem/aio/events.hpp"
