@@ -202,6 +202,14 @@ struct ConnectionProtocol::Parser {
   }
   static int on_message_complete(http_parser* p) {
     auto& c = self(p);
+    // http-parser sets p->upgrade when the headers ask for it, but switches protocols only here, at
+    // the end of the request (after a body, if any), and returns at once: what follows is not HTTP.
+    // (Reading the flag after any execute() call took a request with a body, cut mid-body by the
+    // read, for an upgrade — and fed whole, the same bytes were a 400: found by the fuzzer.)
+    if (p->upgrade) {
+      c.upgraded_ = true;
+      c.current_.keep_alive = false;
+    }
     c.ready_.push_back(std::move(c.current_));
     c.current_ = Request{};
     c.in_message_ = false;
@@ -256,7 +264,6 @@ void ConnectionProtocol::fail(int status, std::string message) {
 void ConnectionProtocol::feed(std::string_view data) {
   if (finished() || data.empty()) return;
   http_parser& p = parser_->p;
-  const std::size_t before = ready_.size();
   const std::size_t n = http_parser_execute(&p, &Parser::settings(), data.data(), data.size());
   const auto err = static_cast<http_errno>(p.http_errno);
   if (err != HPE_OK) {
@@ -266,14 +273,9 @@ void ConnectionProtocol::feed(std::string_view data) {
       fail(400, std::string("malformed request: ") + http_errno_description(err));
     return;
   }
-  if (p.upgrade) {
-    // The bytes after this request belong to another protocol, which this server does not speak: answer
-    // the request (the router says 404/405) and close.
-    upgraded_ = true;
-    if (ready_.size() > before) ready_.back().keep_alive = false;
-    return;
-  }
-  if (n != data.size()) fail(400, "malformed request: the parser stopped early");
+  // After an upgrade the bytes belong to another protocol, which this server does not speak: the
+  // request is answered (the router says 404/405) and the connection closed.
+  if (!upgraded_ && n != data.size()) fail(400, "malformed request: the parser stopped early");
 }
 
 void ConnectionProtocol::feed_eof() {

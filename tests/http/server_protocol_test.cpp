@@ -119,6 +119,16 @@ TEST(WebProtocol, AnUpgradeEndsTheConnection) {
   EXPECT_FALSE(p.next_request().keep_alive);
   EXPECT_TRUE(p.upgraded());
   EXPECT_TRUE(p.finished());
+  // With a body, the switch happens at the end of the body, not at the headers (fuzzer finding).
+  web::ConnectionProtocol body;
+  body.feed("POST /x HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: foo\r\nContent-Length: 4\r\n\r\nab");
+  EXPECT_FALSE(body.upgraded());
+  EXPECT_TRUE(body.in_request());
+  body.feed("cd\x00\x01not http");
+  ASSERT_TRUE(body.has_request());
+  EXPECT_EQ(body.next_request().body, "abcd");
+  EXPECT_TRUE(body.upgraded());
+  EXPECT_FALSE(body.error());
 }
 
 TEST(WebResponse, SerializesWithLengthAndConnectionTheServerOwns) {
