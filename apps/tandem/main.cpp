@@ -13,6 +13,10 @@
 #include "cli.hpp"
 
 namespace tandem::cli {
+void add_serve(CLI::App& app, Runner& run);  // serve.cpp
+}
+
+namespace tandem::cli {
 
 namespace {
 
@@ -155,6 +159,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_primes(app, run);
   tandem::cli::add_sumsq(app, run);
   tandem::cli::add_spinner(app, run);
+  tandem::cli::add_serve(app, run);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;

@@ -308,6 +308,10 @@ Task<Server> start_server(ClientConnectedCallback on_client, std::string host, s
     }
     int one = 1;
     ::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (options.reuse_port && ::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+      last_error = errno;
+      continue;
+    }
     if (::bind(sock.get(), ai->ai_addr, ai->ai_addrlen) < 0 || ::listen(sock.get(), options.backlog) < 0) {
       last_error = errno;
       continue;

@@ -153,6 +153,10 @@ struct ServerOptions {
   /// the last copy of the Server, cancels a pending retry. Must be positive (InvalidStateError
   /// otherwise); tests shorten it.
   Duration accept_retry_delay = kAcceptRetryDelay;
+  /// SO_REUSEPORT: several sockets (of this or other processes of the same user, each setting it)
+  /// listen on one port and the kernel spreads new connections over them — pre-fork servers
+  /// (tandem/http/server_prefork.hpp). Off by default: a second server on a taken port then fails.
+  bool reuse_port = false;
 };
 
 /// Listens on host:port and runs `on_client` for each connection (Python: asyncio.start_server).
