@@ -148,7 +148,7 @@ PrimesRun check_parallel(E& executor, std::span<const std::uint64_t> numbers, co
 /// The prime checker as a lab workload (lab/model.hpp): run_model(options, PrimesWorkload{numbers}).
 struct PrimesWorkload {
   std::span<const std::uint64_t> numbers;
-  PrimeCallback on_result;
+  PrimeCallback on_result = {};
 
   PrimesRun sequential() const { return check_sequential(numbers, on_result); }
   template <Executor E>

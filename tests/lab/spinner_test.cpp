@@ -56,3 +56,41 @@ TEST(SpinnerWork, ParsesTheCliNames) {
   EXPECT_EQ(tandem::lab::parse_spinner_work("primes-nap"), SpinnerWork::primes_nap);
   EXPECT_THROW(tandem::lab::parse_spinner_work("naps"), std::invalid_argument);
 }
+
+TEST(SpinnerThreadGil, SleepReleasesTheGilSoTheSpinnerKeepsSpinning) {
+  std::ostringstream out;
+  SpinnerOptions options;
+  options.animate = false;
+  options.slow = std::chrono::milliseconds(30);
+  options.interval = std::chrono::milliseconds(1);
+  auto report = tandem::lab::spinner_thread_gil(out, options);
+  EXPECT_EQ(report.answer, 42);
+  EXPECT_GE(report.frames, 2u) << "the spinner drew while slow() slept";
+  EXPECT_EQ(report.gil_forced_switches, 0u) << "a sleeping thread holds no GIL: nothing had to be forced";
+}
+
+TEST(SpinnerThreadGil, QuickQuizFramesAreDrawnOnlyAtForcedSwitches) {
+  // Under the GIL the spinner can draw only when is_prime hands the GIL over at a switch interval:
+  // every frame but the first and the last costs one forced switch, and none comes for free.
+  std::ostringstream out;
+  SpinnerOptions options;
+  options.work = SpinnerWork::primes;
+  options.animate = false;
+  options.number = 100'000'000'000'031ull;  // prime: about 5 million divisions
+  options.interval = std::chrono::milliseconds(1);
+  options.switch_interval = std::chrono::milliseconds(1);
+  auto report = tandem::lab::spinner_thread_gil(out, options);
+  EXPECT_TRUE(report.prime);
+  EXPECT_GE(report.gil_forced_switches, 1u) << "the spinner never got a frame in while is_prime ran";
+  EXPECT_LE(report.gil_forced_switches, report.frames) << "each forced switch served one frame";
+  EXPECT_LE(report.frames, report.gil_forced_switches + 2) << "frames drawn without a hand-off";
+}
+
+TEST(RunSpinner, TakesEverySpinnerModelAndRefusesSequential) {
+  std::ostringstream out;
+  SpinnerOptions options;
+  options.slow = std::chrono::milliseconds(0);
+  options.animate = false;
+  for (auto model : tandem::lab::kSpinnerModels) EXPECT_EQ(tandem::lab::run_spinner(model, out, options).answer, 42);
+  EXPECT_THROW(tandem::lab::run_spinner(tandem::lab::Model::sequential, out, options), std::invalid_argument);
+}
