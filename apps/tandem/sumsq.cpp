@@ -81,7 +81,7 @@ int run_sumsq(const SumsqOptions& o) {
   else
     fmt::print("sum of i*i for i in [0, {}), {} {}:\n", n, workers, lab::name(model.model));
   fmt::print("{}\n", lab::to_string(expected));
-  fmt::print("took {} median\n", format_median(m.stats));
+  fmt::print("took a median of {}\n", format_median(m.stats));
   fmt::print("runs (s): {}\n", format_runs(m.stats));
   fmt::print("(the seed prints {}: its slice(..., -1) drops i = {})\n", lab::to_string(lab::seed_sum_squares(n)),
              n - 1);

@@ -2,9 +2,12 @@
 // numbers, and the run/warmup/progress bookkeeping.
 #include "lab/measure.hpp"
 
+#include "lab/sumsq.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +28,18 @@ bool mentions(const std::vector<std::string>& warnings, const std::string& text)
 }
 
 }  // namespace
+
+TEST(Measure, HeaderExampleRuns) {
+  tandem::lab::MeasureOptions options{.runs = 5, .warmup = 1};
+  auto m = tandem::lab::measure(options, [](const tandem::lab::RunSlot&) {
+    return tandem::lab::sumsq_sequential(10'000'000);  // anything with a .wall_seconds
+  });
+  double median = m.stats.median;  // m.runs holds every measured run, m.warmup_seconds the others
+  for (auto& w : tandem::lab::warnings(m.stats, tandem::lab::current_conditions(2))) std::puts(w.c_str());
+  EXPECT_EQ(m.runs.size(), 5u);
+  EXPECT_EQ(m.warmup_seconds.size(), 1u);
+  EXPECT_GT(median, 0.0);
+}
 
 TEST(Summarize, MedianMinMaxKeepEveryRunInOrder) {
   const Stats odd = tandem::lab::summarize({0.3, 0.1, 0.2});
