@@ -38,5 +38,6 @@ using Runner = std::function<int()>;
 void add_primes(CLI::App& app, Runner& run);
 void add_sumsq(CLI::App& app, Runner& run);
 void add_spinner(CLI::App& app, Runner& run);
+void add_latency(CLI::App& app, Runner& run);
 
 }  // namespace tandem::cli

@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_primes(app, run);
   tandem::cli::add_sumsq(app, run);
   tandem::cli::add_spinner(app, run);
+  tandem::cli::add_latency(app, run);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;

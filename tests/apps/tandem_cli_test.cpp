@@ -228,11 +228,11 @@ INSTANTIATE_TEST_SUITE_P(
 // A subcommand that does not exist is named, with the ones that do.
 INSTANTIATE_TEST_SUITE_P(
     Subcommands, CliBadInput,
-    testing::Values(BadInput{"bogus", "tandem: unknown subcommand 'bogus'; the subcommands are primes, sumsq, spinner"},
+    testing::Values(BadInput{"bogus", "tandem: unknown subcommand 'bogus'; the subcommands are primes, sumsq, spinner, latency"},
                     BadInput{"PRIMES", "tandem: unknown subcommand 'PRIMES' (did you mean 'primes'?)"},
                     BadInput{"bogus --workers 2", "unknown subcommand 'bogus'"},
                     BadInput{"--bogus", "'--bogus' is not an option of tandem itself"},
-                    BadInput{"", "tandem: a subcommand is required: primes, sumsq, spinner"}));
+                    BadInput{"", "tandem: a subcommand is required: primes, sumsq, spinner, latency"}));
 
 TEST_F(Cli, WithoutASubcommandItShowsTheUsage) {
   auto r = tandem_cli("");
@@ -388,4 +388,15 @@ TEST_F(Cli, SpinnerUnderTheGilReportsTheHandOffs) {
       << r.out;
   r = tandem_cli("spinner --model thread-gil --seconds 0");
   EXPECT_EQ(r.code, 0) << r.out;
+}
+
+TEST_F(Cli, LatencyTableInJsonHasEveryRowMeasured) {
+  auto r = shell(kTandem + " latency --quick --runs 1 --json </dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = nlohmann::json::parse(r.out);
+  ASSERT_GE(doc["rows"].size(), 10u) << r.out;
+  EXPECT_EQ(doc["rows"][0]["name"], "L1 cache reference");
+  EXPECT_EQ(doc["rows"][0]["seed_ns"], 0.5);
+  for (auto& row : doc["rows"]) EXPECT_EQ(row["measurement_ns"]["runs"].size(), 1u) << row;
+  EXPECT_EQ(tandem_cli("latency --runs 0").code, 2);
 }
