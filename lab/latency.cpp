@@ -1,6 +1,7 @@
 // The latency table's probes: each returns nanoseconds per operation for one batch.
 #include "lab/latency.hpp"
 
+#include <fmt/core.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -295,6 +296,16 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
     rows.push_back({probe.name, probe.seed_ns, summarize(std::move(samples))});
   }
   return rows;
+}
+
+std::vector<std::string> latency_warnings(const std::vector<LatencyRow>& rows, const Conditions& conditions) {
+  std::vector<std::string> out;
+  if (auto load = load_warning(conditions)) out.push_back(std::move(*load));
+  for (const auto& row : rows)
+    if (row.stats.min > 0 && row.stats.max / row.stats.min > kMaxSpread)
+      out.push_back(fmt::format("'{}': the slowest batch took {:.1f}x as long as the fastest", row.name,
+                                row.stats.max / row.stats.min));
+  return out;
 }
 
 }  // namespace tandem::lab

@@ -47,4 +47,8 @@ struct LatencyRow {
 /// Measures every row, in the order of the seed's table; `progress` after each batch.
 std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const ProgressCallback& progress = {});
 
+/// The reasons not to trust the table: the load average above the cores, a row whose slowest batch
+/// took more than 2x its fastest.
+std::vector<std::string> latency_warnings(const std::vector<LatencyRow>& rows, const Conditions& conditions);
+
 }  // namespace tandem::lab

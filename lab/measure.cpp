@@ -50,16 +50,20 @@ Conditions current_conditions(unsigned cores) {
   return c;
 }
 
+std::optional<std::string> load_warning(const Conditions& conditions) {
+  if (!conditions.load_average || *conditions.load_average <= conditions.cores) return std::nullopt;
+  return fmt::format("the load average ({:.2f}) exceeds the {} cores: other programs competed for the CPU, so "
+                     "the figures are noisy",
+                     *conditions.load_average, conditions.cores);
+}
+
 std::vector<std::string> warnings(const Stats& stats, const Conditions& conditions) {
   std::vector<std::string> out;
   if (stats.min < kTooShortSeconds)
     out.push_back(fmt::format("a run took {:.1f} ms: under {:.0f} ms the clock and the scheduler's noise are "
                               "of the same order as the work; give it more work to time",
                               stats.min * 1e3, kTooShortSeconds * 1e3));
-  if (conditions.load_average && *conditions.load_average > conditions.cores)
-    out.push_back(fmt::format("the load average ({:.2f}) exceeds the {} cores: other programs competed for "
-                              "the CPU, so the figures are noisy",
-                              *conditions.load_average, conditions.cores));
+  if (auto load = load_warning(conditions)) out.push_back(std::move(*load));
   if (stats.min > 0 && stats.max / stats.min > kMaxSpread)
     out.push_back(fmt::format("the slowest run took {:.1f}x as long as the fastest ({:.3f}s…{:.3f}s): the "
                               "machine was busy or the work varies",

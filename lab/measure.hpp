@@ -81,6 +81,8 @@ Conditions current_conditions(unsigned cores);
 
 /// The reasons not to trust these numbers, as sentences; empty when there are none.
 std::vector<std::string> warnings(const Stats& stats, const Conditions& conditions);
+/// The load-average warning alone (for measurements whose samples are not seconds).
+std::optional<std::string> load_warning(const Conditions& conditions);
 
 template <class R>
 struct Measurement {

@@ -44,15 +44,7 @@ int run_latency(const LatencyCliOptions& o) {
     ProgressLine progress("latency");
     rows = lab::measure_latency(options, progress.callback());
   }
-  std::vector<std::string> warnings;
-  if (conditions.load_average && *conditions.load_average > conditions.cores)
-    warnings.push_back(fmt::format("the load average ({:.2f}) exceeds the {} cores: other programs competed for "
-                                   "the CPU, so the figures are noisy",
-                                   *conditions.load_average, conditions.cores));
-  for (const auto& row : rows)
-    if (row.stats.min > 0 && row.stats.max / row.stats.min > lab::kMaxSpread)
-      warnings.push_back(fmt::format("'{}': the slowest batch took {:.1f}x as long as the fastest", row.name,
-                                     row.stats.max / row.stats.min));
+  const auto warnings = lab::latency_warnings(rows, conditions);
   if (o.json) {
     auto out = nlohmann::json::array();
     for (const auto& row : rows) {

@@ -34,3 +34,14 @@ TEST(Latency, CacheSizesGrowWithTheLevel) {
   EXPECT_LT(c.l1d, c.l2);
   EXPECT_GE(tandem::lab::cpu_ghz(), 0.0);
 }
+
+TEST(Latency, WarningsNameTheLoadAndTheUnsteadyRows) {
+  std::vector<tandem::lab::LatencyRow> rows{{"steady", 0, tandem::lab::summarize({10, 11, 12})},
+                                            {"unsteady", 0, tandem::lab::summarize({10, 25})}};
+  const auto quiet = tandem::lab::latency_warnings(rows, {0.5, 2});
+  ASSERT_EQ(quiet.size(), 1u);
+  EXPECT_EQ(quiet[0], "'unsteady': the slowest batch took 2.5x as long as the fastest");
+  const auto busy = tandem::lab::latency_warnings(rows, {4.0, 2});
+  ASSERT_EQ(busy.size(), 2u);
+  EXPECT_NE(busy[0].find("the load average (4.00) exceeds the 2 cores"), std::string::npos);
+}
