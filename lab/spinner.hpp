@@ -65,7 +65,7 @@ SpinnerReport spinner_thread(std::ostream& out, const SpinnerOptions& options);
 
 /// spinner_thread.py under the emulated GIL: spin() and slow() each hold the GIL while they run and
 /// release it around their blocking waits (the Event wait, the sleep). is_prime hands it over only
-/// when the spinner has waited a switch interval for it, so each frame costs one forced switch.
+/// when the spinner has waited a switch interval for it: each forced switch lets one frame in.
 SpinnerReport spinner_thread_gil(std::ostream& out, const SpinnerOptions& options);
 
 /// spinner_proc.py: spin() in a child process (tandem::Process), `done` a process-shared ipc::Event.
