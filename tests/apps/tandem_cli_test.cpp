@@ -400,3 +400,12 @@ TEST_F(Cli, LatencyTableInJsonHasEveryRowMeasured) {
   for (auto& row : doc["rows"]) EXPECT_EQ(row["measurement_ns"]["runs"].size(), 1u) << row;
   EXPECT_EQ(tandem_cli("latency --runs 0").code, 2);
 }
+
+TEST_F(Cli, OnATerminalALongMeasurementDrawsAProgressLineAndErasesIt) {
+  if (shell("command -v script >/dev/null").code != 0) GTEST_SKIP() << "script(1) is not installed";
+  // script(1) gives the command a terminal; three runs of a few hundred milliseconds take over a second.
+  auto r = shell("script -qec '" + kTandem + " sumsq 300000000 --model sequential --runs 3' /dev/null </dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\rsumsq  [12]/3 runs, \d+\.\ds elapsed, ETA \d+\.\ds)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\r +\rsum of i\*i)"))) << "erased before the result:\n" << r.out;
+}
