@@ -138,8 +138,9 @@ class GilThreadPool {
                 std::string thread_name_prefix = {})
       : gil_(switch_interval), pool_(workers, std::move(thread_name_prefix)) {}
 
+  /// As ThreadPoolExecutor::submit, with f called as const (a mutable lambda does not qualify).
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+    requires std::invocable<const std::decay_t<F>&, std::decay_t<Args>&...>
   auto submit(F&& f, Args&&... args) {
     return pool_.submit(under_gil(std::forward<F>(f)), std::forward<Args>(args)...);
   }
