@@ -2,7 +2,10 @@
 #include "lab/latency.hpp"
 
 #include <fmt/core.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +90,105 @@ double mutex_ns(std::size_t n) {
     m.unlock();
   }
   return ns_per_op(t0, n);
+}
+
+// Two threads taking turns at one mutex as fast as they can: each lock may find it held.
+double contended_mutex_ns(std::size_t n) {
+  std::mutex m;
+  std::uint64_t shared = 0;
+  auto hammer = [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::lock_guard lock(m);
+      ++shared;
+    }
+  };
+  const auto t0 = Clock::now();
+  std::thread other(hammer);
+  hammer();
+  other.join();
+  keep(shared);
+  return ns_per_op(t0, 2 * n);
+}
+
+// A 1 MB file written once, then read whole with read(2): the page cache, not the disk.
+class CachedFile {
+ public:
+  CachedFile() {
+    char name[] = "/tmp/tandem-latency-XXXXXX";
+    fd_ = ::mkstemp(name);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "mkstemp");
+    ::unlink(name);  // nothing left behind, whatever happens
+    std::vector<char> data(kSize, 'x');
+    if (::write(fd_, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+      const int error = errno;
+      ::close(fd_);
+      throw std::system_error(error, std::generic_category(), "write");
+    }
+    buffer_.resize(kSize);
+  }
+  CachedFile(const CachedFile&) = delete;
+  CachedFile& operator=(const CachedFile&) = delete;
+  ~CachedFile() { ::close(fd_); }
+  double ns_per_read(std::size_t n) {
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t done = 0;
+      while (done < kSize) {
+        const ssize_t got = ::pread(fd_, buffer_.data() + done, kSize - done, static_cast<off_t>(done));
+        if (got <= 0) throw std::system_error(errno, std::generic_category(), "pread");
+        done += static_cast<std::size_t>(got);
+      }
+    }
+    return ns_per_op(t0, n);
+  }
+
+ private:
+  static constexpr std::size_t kSize = 1 << 20;
+  int fd_ = -1;
+  std::vector<char> buffer_;
+};
+
+// One byte there and back over a loopback TCP connection (Nagle off), echoed by a thread.
+double tcp_round_trip_ns(std::size_t rounds) {
+  auto fail = [](const char* what) { throw std::system_error(errno, std::generic_category(), what); };
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener < 0) fail("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int server = -1;
+  auto close_all = [&] {
+    for (int fd : {listener, client, server})
+      if (fd >= 0) ::close(fd);
+  };
+  const int one = 1;
+  if (client < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(listener, 1) != 0 || ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      ::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      (server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) < 0) {
+    const int error = errno;
+    close_all();
+    throw std::system_error(error, std::generic_category(), "loopback TCP connection");
+  }
+  ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::thread echo([server] {
+    char c;
+    while (::read(server, &c, 1) == 1)
+      if (::write(server, &c, 1) != 1) break;
+  });
+  char c = 'x';
+  bool ok = true;
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < rounds && ok; ++i) ok = ::write(client, &c, 1) == 1 && ::read(client, &c, 1) == 1;
+  const double ns = ns_per_op(t0, rounds);
+  ::shutdown(client, SHUT_WR);  // the echo thread reads EOF and ends
+  echo.join();
+  close_all();
+  if (!ok) throw std::runtime_error("the TCP round trip's echo thread stopped answering");
+  return ns;
 }
 
 // Two threads handing a token back and forth through an atomic (futex wait/wake): two switches per
@@ -241,12 +343,14 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
   PointerChase l1_chase(l1 / 2), l2_chase(l2 / 2);
   std::optional<PointerChase> memory_chase;
   std::vector<std::uint64_t> buffer;
+  std::optional<CachedFile> file;
   std::optional<ThreadPoolExecutor> thread_pool;  // started at its row: fork and spawn run without it
   std::optional<ProcessPoolExecutor> process_pool;
   const std::vector<Probe> probes = {
       {"L1 cache reference", 0.5, [&] { return l1_chase.ns_per_step(10'000'000 / scale); }},
       {"L2 cache reference", 7, [&] { return l2_chase.ns_per_step(10'000'000 / scale); }},
       {"Mutex lock/unlock (uncontended)", 25, [&] { return mutex_ns(10'000'000 / scale); }},
+      {"Mutex lock/unlock (two threads contending)", 0, [&] { return contended_mutex_ns(1'000'000 / scale); }},
       {"Main memory reference", 100,
        [&] {
          if (!memory_chase) memory_chase.emplace(memory);
@@ -259,6 +363,13 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
          return read_sequentially_ns_per_mb(buffer);
        },
        [&] { buffer = {}; }},
+      {"Read 1 MB from a file (page cache)", 0,
+       [&] {
+         if (!file) file.emplace();
+         return file->ns_per_read(1'000 / scale);
+       },
+       [&] { file.reset(); }},
+      {"Loopback TCP round trip", 0, [&] { return tcp_round_trip_ns(10'000 / scale); }},
       {"Context switch (two threads, futex)", 0, [&] { return context_switch_ns(20'000 / scale); }},
       {"Pipe round trip (two threads)", 0, [&] { return pipe_round_trip_ns(20'000 / scale); }},
       {"Thread create + join", 0, [&] { return thread_create_join_ns(1'000 / scale); }},

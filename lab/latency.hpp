@@ -2,9 +2,10 @@
 //
 // The seed prints Jeff Dean's and Peter Norvig's table (L1 reference 0.5 ns, main memory 100 ns, ...).
 // measure_latency() measures the rows this machine can: cache and memory references by a pointer
-// chase over working sets sized from the cache sizes the OS reports, a sequential 1 MB read, and the
-// costs of concurrency itself (mutex, thread create+join, fork+wait, pipe round trip, a Future round
-// trip through the thread pool, coroutine task creation).
+// chase over working sets sized from the cache sizes the OS reports, reading 1 MB from memory and from
+// a file in the page cache, a loopback TCP round trip, and the costs of concurrency itself (mutex
+// uncontended and contended, context switch, pipe round trip, thread create+join, fork/spawn+wait, a
+// Future round trip through each pool, coroutine task creation and a yield to the loop).
 //
 //   for (const auto& row : tandem::lab::measure_latency({.runs = 3, .quick = true}))
 //     std::printf("%-40s %10.1f ns\n", row.name.c_str(), row.stats.median);

@@ -22,9 +22,9 @@ struct LatencyCliOptions {
 std::string format_ns(double ns) {
   if (ns <= 0) return "–";
   if (ns < 10) return fmt::format("{:.2f} ns", ns);
-  if (ns < 10'000) return fmt::format("{:.0f} ns", ns);
-  if (ns < 10'000'000) return fmt::format("{:.1f} µs", ns / 1e3);
-  return fmt::format("{:.1f} ms", ns / 1e6);
+  if (ns < 1e3) return fmt::format("{:.0f} ns", ns);
+  if (ns < 1e6) return fmt::format("{:.1f} µs", ns / 1e3);
+  return fmt::format("{:.2f} ms", ns / 1e6);
 }
 
 std::string format_size(std::size_t bytes) {
@@ -66,9 +66,9 @@ int run_latency(const LatencyCliOptions& o) {
   fmt::print("Latency on this machine: {} cores{}, L1d {}, L2 {}, L3 {}; median of {} batches per row\n",
              default_workers(), ghz > 0 ? fmt::format(" at {:.2f} GHz", ghz) : "", format_size(caches.l1d),
              format_size(caches.l2), format_size(caches.l3), options.runs);
-  fmt::print("{:<40}  {:>10}  {:>10}  {:>23}  {:>12}\n", "operation", "seed", "here", "min…max", "CPU cycles");
+  fmt::print("{:<44}  {:>10}  {:>10}  {:>23}  {:>12}\n", "operation", "seed", "here", "min…max", "CPU cycles");
   for (const auto& row : rows)
-    fmt::print("{:<40}  {:>10}  {:>10}  {:>23}  {:>12}\n", row.name, format_ns(row.seed_ns), format_ns(row.stats.median),
+    fmt::print("{:<44}  {:>10}  {:>10}  {:>23}  {:>12}\n", row.name, format_ns(row.seed_ns), format_ns(row.stats.median),
                format_ns(row.stats.min) + "…" + format_ns(row.stats.max),
                ghz > 0 ? fmt::format("{:.0f}", row.stats.median * ghz) : "?");
   fmt::print("(seed: Jeff Dean's and Peter Norvig's figures; CPU cycles: the median at the clock the OS reports)\n");
