@@ -403,9 +403,10 @@ TEST_F(Cli, LatencyTableInJsonHasEveryRowMeasured) {
 
 TEST_F(Cli, OnATerminalALongMeasurementDrawsAProgressLineAndErasesIt) {
   if (shell("command -v script >/dev/null").code != 0) GTEST_SKIP() << "script(1) is not installed";
-  // script(1) gives the command a terminal; three runs of a few hundred milliseconds take over a second.
-  auto r = shell("script -qec '" + kTandem + " sumsq 300000000 --model sequential --runs 3' /dev/null </dev/null");
+  // script(1) gives the command a terminal. A run of 10^9 squares takes 0.3 s or more on any machine
+  // we know of, so four of them take over a second.
+  auto r = shell("script -qec '" + kTandem + " sumsq 1000000000 --model sequential --runs 4' /dev/null </dev/null");
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\rsumsq  [12]/3 runs, \d+\.\ds elapsed, ETA \d+\.\ds)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\rsumsq  [123]/4 runs, \d+\.\ds elapsed, ETA \d+\.\ds)"))) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\r +\rsum of i\*i)"))) << "erased before the result:\n" << r.out;
 }
