@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "lab/gil.hpp"
+
 namespace tandem::lab {
 
 std::uint64_t isqrt(std::uint64_t n) {
@@ -13,14 +15,30 @@ std::uint64_t isqrt(std::uint64_t n) {
   return r;
 }
 
+namespace {
+
+// Whether an odd number in [lo, hi] (lo odd) divides n: the seed's loop, in blocks of
+// kDivisionsPerCheck divisions with the eval breaker between two blocks.
+bool has_odd_divisor(std::uint64_t n, std::uint64_t lo, std::uint64_t hi) {
+  constexpr std::uint64_t kBlockSpan = 2 * (kDivisionsPerCheck - 1);
+  for (std::uint64_t block = lo; block <= hi;) {
+    const std::uint64_t end = hi - block <= kBlockSpan ? hi : block + kBlockSpan;
+    for (std::uint64_t d = block; d <= end; d += 2)
+      if (n % d == 0) return true;
+    gil_check();
+    if (hi - end < 2) break;
+    block = end + 2;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool is_prime(std::uint64_t n) {
   if (n < 2) return false;
   if (n == 2) return true;
   if (n % 2 == 0) return false;
-  const std::uint64_t root = isqrt(n);
-  for (std::uint64_t i = 3; i <= root; i += 2)
-    if (n % i == 0) return false;
-  return true;
+  return !has_odd_divisor(n, 3, isqrt(n));
 }
 
 namespace detail {
@@ -63,13 +81,7 @@ std::vector<Chunk> plan_chunks(std::span<const std::uint64_t> numbers, std::uint
 
 std::pair<bool, double> find_odd_divisor(std::uint64_t n, std::uint64_t lo, std::uint64_t hi) {
   const auto t0 = detail::now_ns();
-  bool found = false;
-  for (std::uint64_t d = lo; d <= hi; d += 2) {
-    if (n % d == 0) {
-      found = true;
-      break;
-    }
-  }
+  const bool found = has_odd_divisor(n, lo, hi);
   return {found, detail::seconds_since(t0)};
 }
 

@@ -46,7 +46,12 @@ inline constexpr std::array<std::uint64_t, 20> kPrimeNumbers = {
 std::uint64_t isqrt(std::uint64_t n);
 
 /// The seed's is_prime, exactly: n < 2 no; 2 yes; even no; else no odd divisor in [3, isqrt(n)].
+/// Calls gil_check() every kDivisionsPerCheck divisions (free unless run under the threads-gil model).
 bool is_prime(std::uint64_t n);
+
+/// Divisions between two gil_check() calls: a few microseconds of work, far below a 5 ms switch
+/// interval, and in blocks so that the division loop itself stays as tight as the seed's.
+inline constexpr std::uint64_t kDivisionsPerCheck = 1024;
 
 /// Whether an odd number in [lo, hi] divides n (lo odd), and the seconds spent looking.
 /// A plain function of plain values, so any executor (threads, processes, MPI) can run it.
@@ -73,6 +78,10 @@ inline constexpr std::uint64_t kDivisorsPerChunk = std::uint64_t{1} << 21;
 
 /// The seed's sequential.py: one number after another, in input order.
 PrimesRun check_sequential(std::span<const std::uint64_t> numbers, const PrimeCallback& on_result = {});
+
+/// The coroutine model: one aio task per number on one event loop (runs its own loop). is_prime never
+/// awaits, so each task runs to its end once started: no overlap and no speedup, by design.
+PrimesRun check_coroutines(std::span<const std::uint64_t> numbers, const PrimeCallback& on_result = {});
 
 namespace detail {
 struct Chunk {
@@ -135,5 +144,18 @@ PrimesRun check_parallel(E& executor, std::span<const std::uint64_t> numbers, co
   run.wall_seconds = detail::seconds_since(t0);
   return run;
 }
+
+/// The prime checker as a lab workload (lab/model.hpp): run_model(options, PrimesWorkload{numbers}).
+struct PrimesWorkload {
+  std::span<const std::uint64_t> numbers;
+  PrimeCallback on_result = {};
+
+  PrimesRun sequential() const { return check_sequential(numbers, on_result); }
+  template <Executor E>
+  PrimesRun parallel(E& executor, unsigned /*workers: the chunks balance themselves*/) const {
+    return check_parallel(executor, numbers, on_result);
+  }
+  PrimesRun coroutines() const { return check_coroutines(numbers, on_result); }
+};
 
 }  // namespace tandem::lab

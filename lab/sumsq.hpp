@@ -62,4 +62,15 @@ SumsqRun sumsq_parallel(E& executor, std::uint64_t n, std::size_t parts) {
   return run;
 }
 
+/// The sum of squares as a lab workload (lab/model.hpp): one range per worker.
+struct SumsqWorkload {
+  std::uint64_t n = 0;
+
+  SumsqRun sequential() const { return sumsq_sequential(n); }
+  template <Executor E>
+  SumsqRun parallel(E& executor, unsigned workers) const {
+    return sumsq_parallel(executor, n, workers);
+  }
+};
+
 }  // namespace tandem::lab

@@ -22,6 +22,9 @@ std::uint64_t parse_positive_u64(const std::string& what, const std::string& tex
 /// (a duration in nanoseconds, a count) must be refused, not wrapped into a negative or garbage one.
 std::uint64_t parse_whole_number(const std::string& what, const std::string& text, std::uint64_t min,
                                  std::uint64_t max);
+/// A decimal number (digits with at most one '.') in [min, max], or UsageError naming `what`, the
+/// range and the text as given.
+double parse_decimal(const std::string& what, const std::string& text, double min, double max);
 /// A worker count in [1, 4096].
 unsigned parse_workers(const std::string& text);
 /// Default worker count: the cores this process may run on.
@@ -35,5 +38,6 @@ using Runner = std::function<int()>;
 void add_primes(CLI::App& app, Runner& run);
 void add_sumsq(CLI::App& app, Runner& run);
 void add_spinner(CLI::App& app, Runner& run);
+void add_latency(CLI::App& app, Runner& run);
 
 }  // namespace tandem::cli

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <thread>
@@ -47,6 +51,15 @@ std::uint64_t parse_whole_number(const std::string& what, const std::string& tex
   if (!v || *v < min || *v > max)
     throw UsageError(fmt::format("{} must be a whole number from {} to {}, got '{}'", what, min, max, text));
   return *v;
+}
+
+double parse_decimal(const std::string& what, const std::string& text, double min, double max) {
+  const bool well_formed = !text.empty() && std::ranges::count(text, '.') <= 1 && text != "." &&
+                           std::ranges::all_of(text, [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  const double v = well_formed ? std::strtod(text.c_str(), nullptr) : -1;
+  if (!well_formed || !(v >= min && v <= max))
+    throw UsageError(fmt::format("{} must be a number from {} to {}, got '{}'", what, min, max, text));
+  return v;
 }
 
 unsigned parse_workers(const std::string& text) {
@@ -150,16 +163,30 @@ int no_subcommand(CLI::App& app) {
   return 2;
 }
 
+// Whether everything printed reached stdout: a full disk or a closed pipe (`tandem primes > /dev/full`)
+// is an error the user must hear about, not a silent exit 0 with a truncated table.
+int stdout_written() {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  if (flushed && !std::ferror(stdout)) return 0;
+  fmt::print(stderr, "tandem: error: could not write to standard output{}{}\n", error ? ": " : "",
+             error ? std::strerror(error) : "");
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"tandem — Python's concurrency models in C++20: the seeds' programs, measured"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tandem ") + TANDEM_VERSION);
   tandem::cli::Runner run;
   tandem::cli::add_primes(app, run);
   tandem::cli::add_sumsq(app, run);
   tandem::cli::add_spinner(app, run);
   tandem::cli::add_serve(app, run);
+  tandem::cli::add_latency(app, run);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;
@@ -173,7 +200,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return run ? run() : 2;
+    const int code = run ? run() : 2;
+    return code == 0 ? stdout_written() : code;
   } catch (const tandem::cli::UsageError& e) {
     const auto* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
     fmt::print(stderr, "tandem {}: {}\n", sub ? sub->get_name() : "", e.what());

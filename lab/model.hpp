@@ -1,0 +1,98 @@
+// lab/model.hpp — the execution models the lab compares, and one way to run a workload under each.
+//
+// Python's answer to "how do I run this concurrently" is a choice of module; the lab's is a Model:
+//
+//   sequential    one call after another on the calling thread   (the seed's sequential.py)
+//   threads       a ThreadPoolExecutor, `workers` wide           (concurrent.futures.ThreadPoolExecutor)
+//   threads-gil   the same pool under an emulated GIL            (CPython's threads: lab/gil.hpp)
+//   processes     a ProcessPoolExecutor, `workers` wide          (concurrent.futures.ProcessPoolExecutor)
+//   coroutines    tasks on one aio event loop                    (asyncio)
+//
+// Names are accepted singular or plural everywhere ("thread" / "threads", "thread-gil" /
+// "threads-gil", "process" / "processes", "coroutine" / "coroutines"); name() gives the plural.
+//
+// A workload is a value with the model entry points it supports:
+//
+//   struct Squares {
+//     int sequential() const { return 4; }
+//     template <tandem::Executor E>
+//     int parallel(E& executor, unsigned /*workers*/) const { return executor.submit(+[] { return 4; }).result(); }
+//   };
+//   int four = tandem::lab::run_model({.model = tandem::lab::Model::threads, .workers = 2}, Squares{});
+//
+// `parallel` runs under threads, threads-gil and processes (the executor is built and shut down
+// around the call); `coroutines()` is optional and runs its own event loop. Running a workload under
+// a model it does not provide throws std::invalid_argument naming both.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "lab/gil.hpp"
+#include "tandem/process_pool.hpp"
+#include "tandem/thread_pool.hpp"
+
+namespace tandem::lab {
+
+enum class Model { sequential, threads, threads_gil, processes, coroutines };
+
+inline constexpr std::array<Model, 5> kAllModels = {Model::sequential, Model::threads, Model::threads_gil,
+                                                    Model::processes, Model::coroutines};
+
+/// The plural name: "sequential", "threads", "threads-gil", "processes", "coroutines".
+std::string_view name(Model model) noexcept;
+/// The singular name the seed's spinner uses: "sequential", "thread", "thread-gil", "process", "coroutine".
+std::string_view singular_name(Model model) noexcept;
+/// "{sequential,threads,...}" for the given models (help texts and error messages).
+std::string choices(std::span<const Model> models);
+/// A model's name, singular or plural, among `allowed`. Throws std::invalid_argument:
+/// "'fibers' is not one of {sequential,threads,threads-gil,processes,coroutines} (singular or plural)".
+Model parse_model(std::string_view text, std::span<const Model> allowed = kAllModels);
+
+/// Whether the model runs on a pool of `workers` (threads, threads-gil, processes).
+bool has_workers(Model model) noexcept;
+/// What a worker is under the model: "processes" for processes, "threads" otherwise.
+std::string_view worker_unit(Model model) noexcept;
+
+struct ModelOptions {
+  Model model = Model::threads;
+  unsigned workers = 1;                                       // threads, threads-gil, processes
+  std::chrono::microseconds switch_interval = kDefaultSwitchInterval;  // threads-gil
+  std::string thread_name_prefix = "lab";
+};
+
+/// Runs `workload` under `options.model`: see the header comment for what a workload provides.
+template <class W>
+auto run_model(const ModelOptions& options, W&& workload) -> decltype(workload.sequential()) {
+  auto unsupported = [&] {
+    return std::invalid_argument("this workload has no " + std::string(name(options.model)) + " version");
+  };
+  switch (options.model) {
+    case Model::sequential:
+      return workload.sequential();
+    case Model::threads: {
+      ThreadPoolExecutor pool(options.workers, options.thread_name_prefix);
+      return workload.parallel(pool, options.workers);
+    }
+    case Model::threads_gil: {
+      GilThreadPool pool(options.workers, options.switch_interval, options.thread_name_prefix);
+      return workload.parallel(pool, options.workers);
+    }
+    case Model::processes: {
+      ProcessPoolExecutor pool(options.workers);
+      return workload.parallel(pool, options.workers);
+    }
+    case Model::coroutines:
+      if constexpr (requires { workload.coroutines(); })
+        return workload.coroutines();
+      else
+        throw unsupported();
+  }
+  throw unsupported();
+}
+
+}  // namespace tandem::lab
