@@ -1,14 +1,16 @@
 // tandem/process.hpp — a function running in a child process (Python: multiprocessing.Process).
 //
+// ```cpp body
 //   void spin(std::string msg, tandem::ipc::Event done);          // a plain function
 //   tandem::ipc::Event done;
 //   tandem::Process spinner(&spin, std::string("thinking!"), done);
 //   std::cout << spinner.repr();   // <Process name='Process-1' parent=13216 initial>
 //   spinner.start();
-//   ...
+//   /* ... */
 //   done.set();
 //   spinner.join();
 //   spinner.exitcode();            // 0; -9 had it been killed by SIGKILL, as Python reports it
+// ```
 //
 // What crosses: code never does. The child runs the same executable; the target is named by its offset
 // from the executable's load address and checked on arrival (the offset must fall in the executable's

@@ -27,7 +27,7 @@ class ProcessState {
   ~ProcessState() {
     if (!returncode_) reap(WNOHANG);  // a child still running stays a zombie until it exits: wait() it
     if (pidfd_ >= 0) {
-      loop_->forget_fd(pidfd_);
+      detail::LoopAccess::forget_fd(*loop_, pidfd_);
       ::close(pidfd_);
     }
   }

@@ -7,11 +7,13 @@
 // waiter — so a scoped() block is never entered by a cancelled task, and nothing is lost (asyncio's
 // rules, Python 3.12; Condition's notification as in 3.13).
 //
+// ```cpp coroutine
 //   aio::Lock lock;
 //   {
 //     auto guard = co_await lock.scoped();   // Python: async with lock:
-//     ...                                    // released when guard goes out of scope
+//     /* ... */                             // released when guard goes out of scope
 //   }
+// ```
 #pragma once
 
 #include <coroutine>

@@ -1,10 +1,12 @@
 // tandem/aio/queues.hpp — queues between tasks of one loop (Python: asyncio.Queue, PriorityQueue,
 // LifoQueue).
 //
+// ```cpp coroutine
 //   aio::Queue<int> q(10);                  // maxsize 10; 0 means unbounded
 //   co_await q.put(1);                      // waits while the queue is full
 //   int x = co_await q.get();               // waits while it is empty
 //   q.task_done();  co_await q.join();      // producer/consumer completion, as in Python
+// ```
 //
 // Waiting getters and putters are served in FIFO order. An item put while getters wait is handed
 // straight to the first of them, and a place that frees up while putters wait is kept for the first
