@@ -126,7 +126,7 @@ class ReadBuffer {
 /// Waits once for an fd to become readable or writable.
 class FdWait final : FdWaiter, Suspension {
  public:
-  FdWait(int fd, bool write) noexcept : fd_(fd), write_(write) {}
+  FdWait(int fd, bool write) noexcept : write_(write), fd_(fd) {}
   ~FdWait() {
     if (registered_) LoopAccess::cancel_wait_fd(*loop_, fd_, write_, this);
   }
@@ -162,10 +162,11 @@ class FdWait final : FdWaiter, Suspension {
     registered_ = false;
     return Cancel::ends_wait;
   }
-  int fd_;
+  // Small members first: they fill Suspension's tail padding.
   bool write_;
   bool registered_ = false;
   bool aborted_ = false;
+  int fd_;
   EventLoop* loop_ = nullptr;
 };
 

@@ -110,7 +110,7 @@ class Lock {
     bool await_suspend(std::coroutine_handle<> h) { return park(l_.waiters_, h, "Lock::acquire"); }
     bool await_resume() {
       throw_if_cancelled();
-      if (woken_) l_.take_over();
+      if (woken()) l_.take_over();
       return true;
     }
 
@@ -178,7 +178,7 @@ class Semaphore {
     bool await_suspend(std::coroutine_handle<> h) { return park(s_.waiters_, h, "Semaphore::acquire"); }
     bool await_resume() {
       throw_if_cancelled();
-      if (woken_) s_.took_permit();
+      if (woken()) s_.took_permit();
       return true;
     }
 

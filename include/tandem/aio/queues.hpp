@@ -122,7 +122,7 @@ class BasicQueue {
     bool await_suspend(std::coroutine_handle<> h) { return park(q_.putters_, h, "Queue::put"); }
     void await_resume() {
       throw_if_cancelled();
-      if (woken_) q_.put_in_kept_place(std::move(*item_));
+      if (woken()) q_.put_in_kept_place(std::move(*item_));
     }
 
    private:
@@ -141,7 +141,7 @@ class BasicQueue {
     bool await_suspend(std::coroutine_handle<> h) { return park(q_.getters_, h, "Queue::get"); }
     T await_resume() {
       throw_if_cancelled();
-      if (woken_) q_.took_handed_item();
+      if (woken()) q_.took_handed_item();
       return std::move(*slot_);
     }
 

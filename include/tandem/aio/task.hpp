@@ -244,7 +244,7 @@ class AwaitTask final : DoneWaiter, Suspension {
   using Core = std::conditional_t<std::is_void_v<T>, TaskCoreBase, TaskCore<T>>;
 
  public:
-  AwaitTask(Core* core, bool propagate) noexcept : core_(core), propagate_(propagate) {}
+  AwaitTask(Core* core, bool propagate) noexcept : propagate_(propagate), core_(core) {}
   ~AwaitTask() {
     if (registered_) core_->remove_done_waiter(this);
   }
@@ -287,9 +287,10 @@ class AwaitTask final : DoneWaiter, Suspension {
     return Cancel::ends_wait;
   }
 
-  Core* core_;
+  // The flags first: they fill Suspension's tail padding (this sits in the frame of every awaiter).
   bool propagate_;
   bool registered_ = false;
+  Core* core_;
 };
 
 }  // namespace detail

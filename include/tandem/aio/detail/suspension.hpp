@@ -67,7 +67,13 @@ class Suspension {
   void suspend(std::coroutine_handle<> h) noexcept { task_->suspend_on(this, h); }
   /// What the wait waited for happened: the task runs on the next iteration (harmless if it is
   /// already scheduled).
-  void wake() noexcept { task_->wake(); }
+  void wake() noexcept {
+    woken_ = true;
+    task_->wake();
+  }
+  /// wake() was called: what the wait waited for happened (and stays so if a cancel() comes before
+  /// the task runs — on_cancel() then gives back what the wake-up handed over).
+  bool woken() const noexcept { return woken_; }
   /// First thing await_resume does.
   void throw_if_cancelled() const {
     if (cancelled_) throw task_->cancelled_error();
@@ -94,6 +100,7 @@ class Suspension {
   }
 
   bool cancelled_ = false;
+  bool woken_ = false;  // beside cancelled_, in padding: every awaitable sits in a coroutine frame
 };
 
 }  // namespace tandem::aio::detail

@@ -28,7 +28,6 @@ class ParkedWaiter : public ListNode, public Suspension {
   /// Wakes the parked task (the node is unlinked if it was not popped already).
   void wake_up() noexcept {
     unlink();
-    woken_ = true;
     wake();
   }
 
@@ -46,11 +45,9 @@ class ParkedWaiter : public ListNode, public Suspension {
   /// Cancelled after wake_up() but before the task ran: return what the wake-up handed over.
   virtual void give_back() noexcept {}
 
-  bool woken_ = false;
-
  private:
   Cancel on_cancel() noexcept override {
-    if (woken_) {
+    if (woken()) {
       give_back();  // the task is already scheduled: it runs, and throws
     } else {
       unlink();
