@@ -223,10 +223,13 @@ Launch make_launch(Ptr fn, Args&&... args) {
 /// let it finish. No orphans even when this process is SIGKILLed (no destructor runs then) needs
 /// Options::daemon; pool workers are daemons.
 ///
+/// ```cpp body
+///   void watch(int port);   // a plain function
 ///   tandem::Process::Options o;
 ///   o.daemon = true;
-///   tandem::Process watchdog(o, &watch, port);
+///   tandem::Process watchdog(o, &watch, 8080);
 ///   watchdog.start();   // killed with us, whatever happens to us
+/// ```
 class Process {
  public:
   struct Options {
