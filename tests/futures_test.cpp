@@ -412,3 +412,64 @@ TEST(AsCompleted, AbandonedIterationUnregistersCleanly) {
   b.set_result(2);
   EXPECT_EQ(a.get_future().result(), 1);
 }
+
+// ---- AnyFuture: futures of different result types in one wait/as_completed (Python: wait({f1, f2})) ----
+
+TEST(AnyFuture, WaitTakesFuturesOfDifferentResultTypes) {
+  Promise<int> count;
+  Promise<std::string> page;
+  Future<int> c = count.get_future();
+  Future<std::string> p = page.get_future();
+  page.set_result("<html>");
+  auto [done, not_done] = tandem::wait({c, p}, tandem::FIRST_COMPLETED);
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_EQ(not_done.size(), 1u);
+  EXPECT_TRUE(done[0] == p);  // compares with the typed future it came from
+  EXPECT_TRUE(not_done[0] == c);
+  EXPECT_TRUE(done[0].holds<std::string>());
+  EXPECT_FALSE(done[0].holds<int>());
+  EXPECT_EQ(done[0].as<std::string>().result(), "<html>");
+  EXPECT_THROW(done[0].as<int>(), tandem::InvalidStateError);
+  count.set_result(3);
+  auto all = tandem::wait({c, p});
+  EXPECT_EQ(all.done.size(), 2u);
+  EXPECT_TRUE(all.not_done.empty());
+}
+
+TEST(AnyFuture, AsCompletedYieldsEachInCompletionOrderWithItsType) {
+  Promise<int> a;
+  Promise<std::string> b;
+  Promise<void> c;
+  std::thread t([&] {
+    b.set_result("b");
+    c.set_exception(std::make_exception_ptr(std::runtime_error("c failed")));
+    a.set_result(1);
+  });
+  std::vector<tandem::AnyFuture> order;
+  for (auto& f : tandem::as_completed({a.get_future(), b.get_future(), c.get_future()})) order.push_back(f);
+  t.join();
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order[0].as<std::string>().result(), "b");
+  EXPECT_THROW(order[1].result(), std::runtime_error);  // the outcome, without knowing the type
+  EXPECT_NE(order[1].exception(), nullptr);
+  EXPECT_EQ(order[2].as<int>().result(), 1);
+  EXPECT_NO_THROW(order[2].result());
+}
+
+TEST(AnyFuture, SharesTheStateHashesAsItsFutureAndForwardsCancel) {
+  Promise<int> p;
+  Future<int> f = p.get_future();
+  tandem::AnyFuture any = f;
+  EXPECT_EQ(std::hash<tandem::AnyFuture>()(any), std::hash<Future<int>>()(f));
+  EXPECT_FALSE(any.done());
+  EXPECT_FALSE(any.wait_for(1ms));
+  std::vector<tandem::AnyFuture> seen;
+  any.add_done_callback([&](tandem::AnyFuture g) { seen.push_back(g); });
+  EXPECT_TRUE(any.cancel());
+  EXPECT_TRUE(f.cancelled());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0] == f);
+  EXPECT_TRUE(seen[0].holds<int>());
+  EXPECT_THROW(any.result(), tandem::CancelledError);
+  EXPECT_THROW(tandem::AnyFuture().done(), tandem::InvalidStateError);
+}

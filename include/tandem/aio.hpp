@@ -1,9 +1,12 @@
 // tandem/aio.hpp — the asyncio-style coroutine runtime, everything at once (Python: import asyncio).
 //
+// ```cpp
 //   #include "tandem/aio.hpp"
 //   namespace aio = tandem::aio;
+//   using namespace std::chrono_literals;
 //   aio::Task<int> slow() { co_await aio::sleep(3s); co_return 42; }
 //   int main() { return aio::run(slow()) == 42 ? 0 : 1; }
+// ```
 #pragma once
 
 #include "tandem/aio/events.hpp"

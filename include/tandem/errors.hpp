@@ -2,9 +2,11 @@
 //
 // Each class has one precise meaning, so callers can catch exactly what they can handle:
 //
+// ```cpp body
 //   try { fut.result(1s); }
 //   catch (const tandem::TimeoutError&) { /* still running: try again later */ }
 //   catch (const tandem::CancelledError&) { /* nobody will ever produce a value */ }
+// ```
 #pragma once
 
 #include <stdexcept>

@@ -2,12 +2,14 @@
 //
 // A workload is written once against the Executor concept and runs under threads, processes or MPI:
 //
+// ```cpp
 //   template <tandem::Executor E>
 //   std::uint64_t count_primes(E& ex, std::span<const std::uint64_t> numbers) {
 //     std::uint64_t n = 0;
 //     for (bool p : ex.map(&is_prime, numbers, 4)) n += p;
 //     return n;
 //   }
+// ```
 //
 // `submit(fn, args...)` returns a Future; `map(fn, items, chunksize)` returns a MapResult, a lazy
 // single-pass range of results in input order; `shutdown(wait, cancel_futures)` stops the executor.

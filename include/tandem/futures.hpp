@@ -7,10 +7,12 @@
 // States follow Python exactly:  pending ──► running ──► finished
 //                                    └──────────► cancelled   (cancel() succeeds only while pending)
 //
+// ```cpp body
 //   tandem::ThreadPoolExecutor pool(4);
 //   tandem::Future<int> f = pool.submit([] { return 6 * 7; });
 //   int answer = f.result();              // blocks; rethrows the task's own exception type
 //   f.result(std::chrono::seconds(1));    // or throws tandem::TimeoutError
+// ```
 //
 // Thread safety: every member may be called from any thread at the same time. Done-callbacks run on
 // the thread that completes the future (or at once on the caller's thread if it is already done).
@@ -246,8 +248,44 @@ template <class T>
 class Promise;
 
 /// Shared handle to an eventual result. Obtain one from an executor's submit() or Promise::get_future().
+namespace detail {
+/// What every future handle does without knowing its result type — Future<T> and AnyFuture — written
+/// once. `Handle::state_base()` gives the shared state (nullptr for a handle without one).
+template <class Handle>
+class FutureOps {
+ public:
+  /// Cancels the work if it has not started. Returns false once it is running or finished.
+  bool cancel() { return st().cancel(); }
+  bool cancelled() const { return st().state() == FutureState::cancelled; }
+  bool running() const { return st().state() == FutureState::running; }
+  bool done() const { return st().done(); }
+  FutureState state() const { return st().state(); }
+
+  /// The task's exception, or nullptr if it produced a value. Throws CancelledError / TimeoutError.
+  std::exception_ptr exception() const { return st().exception({}); }
+  template <class Rep, class Period>
+  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    return st().exception(deadline_after(timeout));
+  }
+
+  /// Blocks until done (true) or the timeout passes (false). Never throws the task's exception.
+  void wait() const { st().wait_until({}); }
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return st().wait_until(deadline_after(timeout));
+  }
+
+ protected:
+  StateBase& st() const {
+    StateBase* s = static_cast<const Handle&>(*this).state_base();
+    if (!s) throw_no_state();
+    return *s;
+  }
+};
+}  // namespace detail
+
 template <class T>
-class Future {
+class Future : public detail::FutureOps<Future<T>> {
  public:
   using value_type = T;
 
@@ -255,13 +293,7 @@ class Future {
   explicit Future(detail::Ref<detail::State<T>> state) noexcept : state_(std::move(state)) {}
 
   bool valid() const noexcept { return static_cast<bool>(state_); }
-
-  /// Cancels the work if it has not started. Returns false once it is running or finished.
-  bool cancel() { return st().cancel(); }
-  bool cancelled() const { return st().state() == FutureState::cancelled; }
-  bool running() const { return st().state() == FutureState::running; }
-  bool done() const { return st().done(); }
-  FutureState state() const { return st().state(); }
+  // cancel(), cancelled(), running(), done(), state(), exception(), wait(), wait_for(): detail::FutureOps.
 
   /// Waits for the result. Throws CancelledError, the task's own exception, or (with a timeout)
   /// TimeoutError. On an lvalue, returns a reference into the shared state (alive while any copy of the
@@ -277,20 +309,6 @@ class Future {
   template <class Rep, class Period>
   T result(std::chrono::duration<Rep, Period> timeout) && {
     return take(detail::deadline_after(timeout));
-  }
-
-  /// The task's exception, or nullptr if it produced a value. Throws CancelledError / TimeoutError.
-  std::exception_ptr exception() const { return st().exception({}); }
-  template <class Rep, class Period>
-  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
-    return st().exception(detail::deadline_after(timeout));
-  }
-
-  /// Blocks until done (true) or the timeout passes (false). Never throws the task's exception.
-  void wait() const { st().wait_until({}); }
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return st().wait_until(detail::deadline_after(timeout));
   }
 
   /// Calls fn(future) when the future is done (at once, on this thread, if it already is). An exception
@@ -372,6 +390,77 @@ class Promise {
   detail::Ref<detail::State<T>> state_;
 };
 
+// ---- AnyFuture -----------------------------------------------------------------------------------
+
+namespace detail {
+/// One object per T: its address names the type (AnyFuture's way back to Future<T>).
+template <class T>
+inline const char type_tag = 0;
+}  // namespace detail
+
+/// A Future of any result type (Python needs no such thing: `wait({f1, f2})` takes futures of any
+/// results). It does what needs no T — cancel, state, wait, exception, done-callbacks, compare — and
+/// gives the typed Future back with as<T>(). Every Future<T> converts to one; copies share the state,
+/// and it compares equal (and hashes equal) to the Future it came from.
+///
+/// ```cpp body
+///   tandem::ThreadPoolExecutor pool(2);
+///   tandem::Future<int> count = pool.submit(count_words, path);
+///   tandem::Future<std::string> page = pool.submit(download, url);
+///   auto [done, not_done] = tandem::wait({count, page}, tandem::FIRST_COMPLETED);
+///   if (done[0] == page) std::cout << page.result();     // or done[0].as<std::string>().result()
+/// ```
+class AnyFuture : public detail::FutureOps<AnyFuture> {
+ public:
+  /// No state: valid() is false and every other call throws InvalidStateError.
+  AnyFuture() = default;
+  template <class T>
+  AnyFuture(const Future<T>& f) noexcept : state_(f.state_base(), false), type_(&detail::type_tag<T>) {}
+
+  bool valid() const noexcept { return static_cast<bool>(state_); }
+  // cancel(), cancelled(), running(), done(), state(), exception(), wait(), wait_for(): detail::FutureOps.
+
+  /// Waits, then returns if the future produced a value and rethrows otherwise (CancelledError, the
+  /// task's own exception; TimeoutError with a timeout). The value itself: as<T>().result().
+  void result() const { st().wait_and_check({}); }
+  template <class Rep, class Period>
+  void result(std::chrono::duration<Rep, Period> timeout) const {
+    st().wait_and_check(detail::deadline_after(timeout));
+  }
+
+  /// Whether this is a Future<T>.
+  template <class T>
+  bool holds() const noexcept {
+    return type_ == &detail::type_tag<T>;
+  }
+  /// The typed Future (sharing the state). Throws InvalidStateError if it is not a Future<T>.
+  template <class T>
+  Future<T> as() const {
+    st();
+    if (!holds<T>()) throw InvalidStateError("AnyFuture::as<T>(): this future has another result type");
+    return Future<T>(detail::Ref<detail::State<T>>(static_cast<detail::State<T>*>(state_.get()), false));
+  }
+
+  /// Calls fn(any_future) when done (see Future::add_done_callback).
+  template <class F>
+  void add_done_callback(F&& fn) {
+    st().add_done_callback([fn = std::forward<F>(fn), type = type_](detail::StateBase& s) mutable {
+      AnyFuture f;
+      f.state_ = detail::Ref<detail::StateBase>(&s, false);
+      f.type_ = type;
+      fn(f);
+    });
+  }
+
+  detail::StateBase* state_base() const noexcept { return state_.get(); }
+  /// Same shared state (Python: `is`); a Future<T> compares through its conversion.
+  friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept { return a.state_.get() == b.state_.get(); }
+
+ private:
+  detail::Ref<detail::StateBase> state_;
+  const void* type_ = nullptr;
+};
+
 // ---- wait / as_completed ----------------------------------------------------------------------
 
 enum class ReturnWhen { FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED };
@@ -379,10 +468,16 @@ inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::FIRST_COMPLETED;
 inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
 inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
 
+/// The handle wait() and as_completed() give back: Future<T>, or AnyFuture for futures of different
+/// result types (T = AnyFuture).
+template <class T>
+using FutureOf = std::conditional_t<std::is_same_v<T, AnyFuture>, AnyFuture, Future<T>>;
+
+/// What wait() returns: DoneAndNotDone<T> holds Future<T>s, DoneAndNotDone<AnyFuture> AnyFutures.
 template <class T>
 struct DoneAndNotDone {
-  std::vector<Future<T>> done;
-  std::vector<Future<T>> not_done;
+  std::vector<FutureOf<T>> done;
+  std::vector<FutureOf<T>> not_done;
 };
 
 namespace detail {
@@ -401,7 +496,7 @@ StateBase* next_completed(CompletionQueue& q);
 
 namespace detail {
 template <class T>
-DoneAndNotDone<T> wait_futures(const std::vector<Future<T>>& futures, ReturnWhen when, const Deadline& deadline) {
+DoneAndNotDone<T> wait_futures(const std::vector<FutureOf<T>>& futures, ReturnWhen when, const Deadline& deadline) {
   std::vector<StateBase*> states;
   states.reserve(futures.size());
   for (const auto& f : futures) {
@@ -422,22 +517,38 @@ DoneAndNotDone<T> wait_futures(const std::vector<Future<T>>& futures, ReturnWhen
 /// count as done, not as failures.
 template <class T>
 DoneAndNotDone<T> wait(const std::vector<Future<T>>& futures, ReturnWhen when = ALL_COMPLETED) {
-  return detail::wait_futures(futures, when, {});
+  return detail::wait_futures<T>(futures, when, {});
 }
 template <class T, class Rep, class Period>
 DoneAndNotDone<T> wait(const std::vector<Future<T>>& futures, ReturnWhen when,
                        std::chrono::duration<Rep, Period> timeout) {
-  return detail::wait_futures(futures, when, detail::deadline_after(timeout));
+  return detail::wait_futures<T>(futures, when, detail::deadline_after(timeout));
+}
+/// Futures of different result types: `tandem::wait({count, page})` (see AnyFuture).
+inline DoneAndNotDone<AnyFuture> wait(const std::vector<AnyFuture>& futures, ReturnWhen when = ALL_COMPLETED) {
+  return detail::wait_futures<AnyFuture>(futures, when, {});
+}
+template <class Rep, class Period>
+DoneAndNotDone<AnyFuture> wait(const std::vector<AnyFuture>& futures, ReturnWhen when,
+                               std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait_futures<AnyFuture>(futures, when, detail::deadline_after(timeout));
 }
 /// The futures in the order they complete (Python: concurrent.futures.as_completed), as a single-pass
 /// range. Futures already done come first. Duplicates are yielded once. With a timeout measured from
 /// this call, advancing past the deadline throws TimeoutError naming how many are unfinished.
 ///
-///   for (auto& f : tandem::as_completed(futures)) use(f.result());
+/// ```cpp body
+///   std::vector<tandem::Future<int>> futures{fut};
+///   for (auto& f : tandem::as_completed(futures)) std::cout << f.result();
+/// ```
+///
+/// AsCompleted<AnyFuture>, over futures of different result types, yields AnyFutures.
 template <class T>
 class AsCompleted {
  public:
-  AsCompleted(std::vector<Future<T>> futures, const Deadline& deadline) : futures_(std::move(futures)) {
+  using Handle = FutureOf<T>;
+
+  AsCompleted(std::vector<Handle> futures, const Deadline& deadline) : futures_(std::move(futures)) {
     std::vector<detail::StateBase*> states;
     for (const auto& f : futures_) {
       if (!f.valid()) detail::throw_no_state();
@@ -448,11 +559,11 @@ class AsCompleted {
 
   class iterator {
    public:
-    using value_type = Future<T>;
+    using value_type = Handle;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    Future<T>& operator*() const { return current_; }
-    Future<T>* operator->() const { return &current_; }
+    Handle& operator*() const { return current_; }
+    Handle* operator->() const { return &current_; }
     iterator& operator++() {
       advance();
       return *this;
@@ -465,17 +576,26 @@ class AsCompleted {
     explicit iterator(AsCompleted* owner) : owner_(owner) { advance(); }
     void advance() {
       auto* s = detail::next_completed(*owner_->queue_);
-      current_ = s ? Future<T>(detail::Ref<detail::State<T>>(static_cast<detail::State<T>*>(s), false)) : Future<T>();
+      current_ = s ? owner_->handle_for(s) : Handle();
     }
     AsCompleted* owner_ = nullptr;
-    mutable Future<T> current_;
+    mutable Handle current_;
   };
 
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() const { return {}; }
 
  private:
-  std::vector<Future<T>> futures_;  // keeps the states alive while the range is iterated
+  Handle handle_for(detail::StateBase* s) const {
+    if constexpr (std::is_same_v<T, AnyFuture>) {
+      for (const auto& f : futures_)  // the input knows each one's type
+        if (f.state_base() == s) return f;
+      return {};
+    } else {
+      return Future<T>(detail::Ref<detail::State<T>>(static_cast<detail::State<T>*>(s), false));
+    }
+  }
+  std::vector<Handle> futures_;  // keeps the states alive while the range is iterated
   std::unique_ptr<detail::CompletionQueue, detail::CompletionQueueDeleter> queue_;
 };
 
@@ -487,6 +607,15 @@ template <class T, class Rep, class Period>
 AsCompleted<T> as_completed(std::vector<Future<T>> futures, std::chrono::duration<Rep, Period> timeout) {
   return AsCompleted<T>(std::move(futures), detail::deadline_after(timeout));
 }
+/// Futures of different result types: `for (auto& f : tandem::as_completed({count, page}))` yields
+/// AnyFutures.
+inline AsCompleted<AnyFuture> as_completed(std::vector<AnyFuture> futures) {
+  return AsCompleted<AnyFuture>(std::move(futures), {});
+}
+template <class Rep, class Period>
+AsCompleted<AnyFuture> as_completed(std::vector<AnyFuture> futures, std::chrono::duration<Rep, Period> timeout) {
+  return AsCompleted<AnyFuture>(std::move(futures), detail::deadline_after(timeout));
+}
 
 }  // namespace tandem
 
@@ -497,4 +626,9 @@ struct std::hash<tandem::Future<T>> {
   std::size_t operator()(const tandem::Future<T>& f) const noexcept {
     return std::hash<const void*>()(f.state_base());
   }
+};
+
+template <>
+struct std::hash<tandem::AnyFuture> {
+  std::size_t operator()(const tandem::AnyFuture& f) const noexcept { return std::hash<const void*>()(f.state_base()); }
 };

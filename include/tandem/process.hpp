@@ -1,14 +1,16 @@
 // tandem/process.hpp — a function running in a child process (Python: multiprocessing.Process).
 //
+// ```cpp body
 //   void spin(std::string msg, tandem::ipc::Event done);          // a plain function
 //   tandem::ipc::Event done;
 //   tandem::Process spinner(&spin, std::string("thinking!"), done);
 //   std::cout << spinner.repr();   // <Process name='Process-1' parent=13216 initial>
 //   spinner.start();
-//   ...
+//   /* ... */
 //   done.set();
 //   spinner.join();
 //   spinner.exitcode();            // 0; -9 had it been killed by SIGKILL, as Python reports it
+// ```
 //
 // What crosses: code never does. The child runs the same executable; the target is named by its offset
 // from the executable's load address and checked on arrival (the offset must fall in the executable's
@@ -238,10 +240,13 @@ Launch make_launch(Ptr fn, Args&&... args) {
 /// let it finish. No orphans even when this process is SIGKILLed (no destructor runs then) needs
 /// Options::daemon; pool workers are daemons.
 ///
+/// ```cpp body
+///   void watch(int port);   // a plain function
 ///   tandem::Process::Options o;
 ///   o.daemon = true;
-///   tandem::Process watchdog(o, &watch, port);
+///   tandem::Process watchdog(o, &watch, 8080);
 ///   watchdog.start();   // killed with us, whatever happens to us
+/// ```
 class Process {
  public:
   struct Options {

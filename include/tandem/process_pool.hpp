@@ -1,12 +1,15 @@
 // tandem/process_pool.hpp — a pool of worker processes behind Future<T>
 // (Python: concurrent.futures.ProcessPoolExecutor), crash-isolated.
 //
-//   bool check_chunk(std::uint64_t n, std::uint64_t lo, std::uint64_t hi);   // a plain function
+// ```cpp body
+//   bool check_chunk(std::uint64_t n, std::uint64_t lo, std::uint64_t hi);   // plain functions
+//   int risky(int x);
 //
 //   tandem::ProcessPoolExecutor pool(4);
-//   tandem::Future<bool> f = pool.submit(&check_chunk, n, lo, hi);
-//   for (bool r : pool.map(&is_prime, numbers, 1000)) ...;          // chunks of 1000 per message
-//   pool.submit_with({.timeout = std::chrono::seconds(5)}, &risky, x);  // killed past 5 s
+//   tandem::Future<bool> f = pool.submit(&check_chunk, 1'000'003, 2, 1'000);
+//   for (bool r : pool.map(&is_prime, numbers, 1000)) { /* ... */ }   // chunks of 1000 per message
+//   pool.submit_with({.timeout = std::chrono::seconds(5)}, &risky, 7);  // killed past 5 s
+// ```
 //
 // Why processes in C++ (there is no GIL to escape): isolation. A task that segfaults, aborts, calls
 // exit(), leaks or hangs cannot take the caller down:

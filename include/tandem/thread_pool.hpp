@@ -2,22 +2,26 @@
 //
 // C++ has no GIL: CPU-bound work on this pool scales with the cores, where Python needs processes.
 //
+// ```cpp body
 //   tandem::ThreadPoolExecutor pool(4);                    // or {.max_workers = 4, .thread_name_prefix = "io"}
 //   auto f = pool.submit([](int a, int b) { return a + b; }, 2, 3);
 //   f.result();                                           // 5
-//   for (bool p : pool.map(is_prime, numbers, /*chunksize=*/8)) ...;
+//   for (bool p : pool.map(is_prime, numbers, /*chunksize=*/8)) { /* ... */ }
+// ```
 //
 // Workers start lazily, up to max_workers, when no idle worker can take a new task; an idle worker
 // watches for work for a few microseconds at most (one at a time) and then parks.
 //
 // Recursive fork-join works, with a stack proportional to the depth of the recursion:
 //
+// ```cpp
 //   long fib(tandem::ThreadPoolExecutor& pool, int n) {
 //     if (n < 2) return n;
 //     auto left = pool.submit(fib, std::ref(pool), n - 1);   // a worker's submit: its own deque
 //     long right = fib(pool, n - 2);
-//     return std::move(left).result() + right;               // runs `left` here if nobody took it
+//     return std::move(left).result() + right;               // runs left here if nobody took it
 //   }
+// ```
 //
 // Scheduling contract:
 // - A task submitted from outside the pool joins the injection queue, served FIFO as Python's pool. A

@@ -2,13 +2,20 @@
 //
 // The seed's spinner, in C++:
 //
-//   tandem::Event done;
-//   tandem::Thread spinner({.target_name = "spin"}, spin, "thinking!", std::ref(done));
-//   std::cout << "spinner object: " << spinner.repr() << "\n";   // <Thread(Thread-1 (spin), initial)>
-//   spinner.start();
-//   int result = slow();
-//   done.set();
-//   spinner.join();
+// ```cpp
+//   void spin(std::string msg, tandem::Event& done);   // draws until done is set
+//   int slow();                                        // the work
+//   int main() {
+//     tandem::Event done;
+//     tandem::Thread spinner({.target_name = "spin"}, spin, "thinking!", std::ref(done));
+//     std::cout << "spinner object: " << spinner.repr() << "\n";   // <Thread(Thread-1 (spin), initial)>
+//     spinner.start();
+//     int result = slow();
+//     done.set();
+//     spinner.join();
+//     return result == 42 ? 0 : 1;
+//   }
+// ```
 #pragma once
 
 #include <atomic>

@@ -94,7 +94,7 @@ class CallbackItem final : public ReadyItem, public Allocation {
   explicit CallbackItem(std::function<void()> fn) : fn_(std::move(fn)) {}
   void run_ready(bool execute) noexcept override {
     std::unique_ptr<CallbackItem> self(this);
-    if (execute) EventLoop::running_loop()->run_callback_now(fn_);
+    if (execute) LoopAccess::run_callback_now(*EventLoop::running_loop(), fn_);
   }
 
  private:
@@ -182,7 +182,7 @@ class CallbackTimer : public TimerNode {
     auto keep = std::move(t->self);  // the heap's reference: the timer may die once we return
     auto fn = std::move(t->fn);
     t->fired = true;
-    if (t->loop) t->loop->run_callback_now(fn, true);
+    if (t->loop) LoopAccess::run_callback_now(*t->loop, fn, true);
   }
   std::function<void()> fn;
   EventLoop* loop = nullptr;
@@ -215,7 +215,7 @@ std::string seconds(Duration d) {
 void TimerHandle::cancel() {
   if (!t_ || t_->cancelled || t_->fired) return;
   t_->cancelled = true;
-  if (t_->loop && t_->armed()) t_->loop->remove_timer(t_.get());
+  if (t_->loop && t_->armed()) detail::LoopAccess::remove_timer(*t_->loop, t_.get());
   t_->fn = nullptr;  // drop captures now, not when the handle dies
   t_->self.reset();
 }

@@ -27,10 +27,10 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
 
   void stop_listening() noexcept {
     if (fd_ < 0) return;
-    if (armed_) loop_->cancel_wait_fd(fd_, false, this);
+    if (armed_) LoopAccess::cancel_wait_fd(*loop_, fd_, false, this);
     armed_ = false;
     retry_.cancel();  // the back-off's timer points at us: it must not outlive the socket
-    loop_->forget_fd(fd_);
+    LoopAccess::forget_fd(*loop_, fd_);
     ::close(fd_);
     fd_ = -1;
     stopped_.set();
@@ -45,7 +45,7 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
 
  private:
   void arm() {
-    loop_->wait_fd(fd_, false, this);
+    LoopAccess::wait_fd(*loop_, fd_, false, this);
     armed_ = true;
   }
   // accept() failed for lack of resources. The connection stays queued, so the socket stays readable:
@@ -54,7 +54,7 @@ class ServerState final : FdWaiter, public std::enable_shared_from_this<ServerSt
   // first failure only, until an accept succeeds.
   void back_off(int err) noexcept {
     ++accept_failures_;
-    loop_->forget_fd(fd_);  // stop watching: not even one more wake-up for the readable socket
+    LoopAccess::forget_fd(*loop_, fd_);  // stop watching: not even one more wake-up for the readable socket
     bool retrying = true;
     try {
       retry_ = loop_->call_later(accept_retry_delay_, [this] { resume_accepting(); });
@@ -266,7 +266,7 @@ Task<Connection> open_connection(std::string host, std::uint16_t port) {
         detail::FdWait wait(sock.get(), true);
         co_await wait;  // a cancel or timeout here closes the socket through the guard
       }
-      loop.forget_fd(sock.get());
+      detail::LoopAccess::forget_fd(loop, sock.get());
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len);

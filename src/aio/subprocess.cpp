@@ -22,7 +22,7 @@ class ProcessState {
   ProcessState(const ProcessState&) = delete;
   ~ProcessState() {
     if (!returncode_) reap(false);  // a child still running stays a zombie until it exits: wait() it
-    loop_->forget_fd(pidfd_.get());
+    detail::LoopAccess::forget_fd(*loop_, pidfd_.get());
   }
 
   bool reap(bool block) {

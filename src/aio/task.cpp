@@ -1,5 +1,6 @@
 // Scheduled tasks: the cancellation protocol and completion (see tandem/aio/task.hpp).
 #include "tandem/aio/task.hpp"
+#include "tandem/aio/detail/suspension.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -84,8 +85,11 @@ bool TaskCoreBase::cancel(std::string message) {
   if (done()) return false;
   if (cancel_requests_ < UINT32_MAX) ++cancel_requests_;
   if (!message.empty() || extras_) extras().cancel_message = std::move(message);
-  if (waiting_on_ && waiting_on_->cancel_wait()) return true;
-  must_cancel_ = true;
+  if (waiting_on_) {
+    waiting_on_->cancel_wait();  // parked: the suspension ends the wait or passes the request on
+    return true;
+  }
+  must_cancel_ = true;  // running: due at its next suspension point
   return true;
 }
 
@@ -140,7 +144,7 @@ void TaskCoreBase::wake() noexcept {
   if (scheduled_) return;
   scheduled_ = true;
   add_ref();  // the ready queue's: dropped in run_ready
-  loop_->schedule(this);
+  LoopAccess::schedule(*loop_, this);
 }
 
 void TaskCoreBase::start(std::coroutine_handle<> root) noexcept {
@@ -167,10 +171,10 @@ void TaskCoreBase::step() noexcept {
   // From here on the task acts on its wake-up: a cancel() now is for its next suspension point.
   waiting_on_ = nullptr;
   EventLoop& loop = *loop_;
-  auto* previous = loop.current_task();
-  loop.set_current_task(this);
+  auto* previous = LoopAccess::current_task(loop);
+  LoopAccess::set_current_task(loop, this);
   resume_point_.resume();
-  loop.set_current_task(previous);
+  LoopAccess::set_current_task(loop, previous);
 }
 
 void TaskCoreBase::complete(std::exception_ptr error) noexcept {
@@ -213,7 +217,7 @@ void TaskCoreBase::complete(std::exception_ptr error) noexcept {
       loop_->report("tandem.aio: out of memory scheduling a done callback of task '" + name() + "'");
     }
   }
-  loop_->unregister_task(this);
+  LoopAccess::unregister_task(*loop_, this);
 }
 
 void TaskCoreBase::abandon() noexcept {
@@ -229,28 +233,28 @@ void TaskCoreBase::abandon() noexcept {
 
 TaskCoreBase& current_task_for(const char* what) {
   auto* loop = EventLoop::running_loop();
-  if (!loop || !loop->current_task())
+  if (!loop || !LoopAccess::current_task(*loop))
     throw InvalidStateError(std::string(what) +
                             " must be awaited inside a task running on a tandem::aio event loop (use aio::run)");
-  return *loop->current_task();
+  return *LoopAccess::current_task(*loop);
 }
 
 }  // namespace detail
 
 AnyTask current_task() {
   auto* loop = EventLoop::running_loop();
-  if (!loop || !loop->current_task()) return {};
-  return AnyTask(loop->current_task());
+  if (!loop || !detail::LoopAccess::current_task(*loop)) return {};
+  return AnyTask(detail::LoopAccess::current_task(*loop));
 }
 
 std::string current_task_name() {
   auto* loop = EventLoop::running_loop();
-  return loop && loop->current_task() ? loop->current_task()->name() : std::string();
+  return loop && detail::LoopAccess::current_task(*loop) ? detail::LoopAccess::current_task(*loop)->name() : std::string();
 }
 
 bool cancel_current_task(std::string message) {
   auto* loop = EventLoop::running_loop();
-  return loop && loop->current_task() && loop->current_task()->cancel(std::move(message));
+  return loop && detail::LoopAccess::current_task(*loop) && detail::LoopAccess::current_task(*loop)->cancel(std::move(message));
 }
 
 }  // namespace tandem::aio

@@ -21,34 +21,31 @@ bool is_cancellation(const std::exception_ptr& e) {
 class TaskGroup::JoinWait final : detail::Suspension {
  public:
   explicit JoinWait(TaskGroup& g) : g_(g) {}
-  JoinWait(const JoinWait&) = delete;
   ~JoinWait() {
     if (g_.join_waiter_ == this) g_.join_waiter_ = nullptr;
   }
   bool await_ready() const noexcept { return g_.children_.empty(); }
   void await_suspend(std::coroutine_handle<> h) {
-    task_ = &detail::current_task_for("TaskGroup::join");
-    if (task_->take_pending_cancel()) on_cancel();
+    bind("TaskGroup::join");
+    cancelled_before_suspending();  // never true: a pending request is passed on, and join() waits
     g_.join_waiter_ = this;
-    task_->suspend_on(this, h);
+    suspend(h);
   }
   void await_resume() const noexcept {}
-  void wake() noexcept {
+  void wake_up() noexcept {
     g_.join_waiter_ = nullptr;
-    task_->wake();
+    wake();
   }
 
  private:
-  void on_cancel() noexcept {
+  // Consumed: the children are cancelled, and join() rethrows it after they are all done.
+  Cancel on_cancel() noexcept override {
     g_.cancelled_while_joining_ = true;
     if (!g_.aborting_) g_.abort();
+    return Cancel::passed_on;
   }
-  bool cancel_wait() noexcept override {
-    on_cancel();
-    return true;  // consumed: join() rethrows it after the children are done
-  }
+  Cancel on_pending_cancel() noexcept override { return on_cancel(); }
   TaskGroup& g_;
-  detail::TaskCoreBase* task_ = nullptr;
 };
 
 TaskGroup::TaskGroup() : parent_(&detail::current_task_for("aio::TaskGroup")) { parent_->add_ref(); }
@@ -103,7 +100,7 @@ void TaskGroup::on_child_done(Child* c) noexcept {
   remove(c);
   detail::TaskCoreBase* core = c->core;
   delete c;
-  if (children_.empty() && join_waiter_) join_waiter_->wake();
+  if (children_.empty() && join_waiter_) join_waiter_->wake_up();
   if (core->status() == detail::TaskCoreBase::Status::failed) {
     core->mark_retrieved();
     errors_.push_back(core->error());

@@ -12,7 +12,7 @@ WaitTasks::WaitTasks(TaskSpan tasks, Until until, bool propagate_cancel, std::op
 
 WaitTasks::~WaitTasks() {
   unregister();
-  if (armed()) task_->loop().remove_timer(this);
+  if (armed()) LoopAccess::remove_timer(task_->loop(), this);
 }
 
 void WaitTasks::unregister() noexcept {
@@ -49,7 +49,7 @@ bool WaitTasks::check(TaskCoreBase* t) noexcept {
 }
 
 bool WaitTasks::await_suspend(std::coroutine_handle<> h) {
-  task_ = &current_task_for("aio::gather / aio::wait");
+  bind("aio::gather / aio::wait");
   registered_ = true;  // set first: a registration that throws is undone by the destructor
   for (std::size_t i = 0; i < tasks_.size; ++i) {
     TaskCoreBase* t = tasks_[i];
@@ -63,25 +63,18 @@ bool WaitTasks::await_suspend(std::coroutine_handle<> h) {
       return false;
     }
   }
-  if (task_->take_pending_cancel()) {
-    unregister();
-    cancelled_ = true;
-    if (propagate_) cancel_children();
-    return false;
-  }
+  if (cancelled_before_suspending()) return false;
   if (deadline_) {
     when = *deadline_;
     fire = &on_timer;
-    task_->loop().add_timer(this);
+    LoopAccess::add_timer(task_->loop(), this);
   }
   suspended_ = true;
-  task_->suspend_on(this, h);
+  suspend(h);
   return true;
 }
 
-void WaitTasks::await_resume() const {
-  if (cancelled_) throw task_->cancelled_error();
-}
+void WaitTasks::await_resume() const { throw_if_cancelled(); }
 
 void WaitTasks::on_task_done(TaskCoreBase& t) noexcept {
   if (satisfied_) return;
@@ -96,8 +89,8 @@ void WaitTasks::finish() noexcept {
     registered_ = false;
   else
     unregister();
-  if (armed()) task_->loop().remove_timer(this);
-  if (suspended_) task_->wake();
+  if (armed()) LoopAccess::remove_timer(task_->loop(), this);
+  if (suspended_) wake();
 }
 
 void WaitTasks::on_timer(TimerNode* n) noexcept {
@@ -106,16 +99,23 @@ void WaitTasks::on_timer(TimerNode* n) noexcept {
   w->finish();
 }
 
-bool WaitTasks::cancel_wait() noexcept {
+Suspension::Cancel WaitTasks::on_cancel() noexcept {
   if (propagate_ && !satisfied_) {
     propagated_ = true;
     cancel_children();
-    return true;  // we keep waiting: the children's own outcomes decide
+    return Cancel::passed_on;  // we keep waiting: the children's own outcomes decide
   }
   // Otherwise this waiter alone is cancelled (also when it was already woken, but has not run yet).
-  cancelled_ = true;
   finish();
-  return true;
+  return Cancel::ends_wait;
+}
+
+// Registered with the children already (await_suspend looks at each child once): withdraw, and pass
+// the request on to them if this is gather; the co_await throws at once either way.
+Suspension::Cancel WaitTasks::on_pending_cancel() noexcept {
+  unregister();
+  if (propagate_) cancel_children();
+  return Cancel::ends_wait;
 }
 
 }  // namespace tandem::aio::detail

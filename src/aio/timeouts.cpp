@@ -15,20 +15,20 @@ Timeout::Timeout(std::optional<TimePoint> when)
 }
 
 Timeout::~Timeout() {
-  if (armed()) loop_->remove_timer(this);
+  if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
 }
 
 void Timeout::arm() {
   if (when_ && !expired_ && !exited_) {
     static_cast<detail::TimerNode&>(*this).when = *when_;
-    loop_->add_timer(this);
+    detail::LoopAccess::add_timer(*loop_, this);
   }
 }
 
 void Timeout::reschedule(std::optional<TimePoint> when) {
   if (expired_) throw InvalidStateError("aio::Timeout: cannot reschedule after the deadline has passed");
   if (exited_) throw InvalidStateError("aio::Timeout: cannot reschedule a scope that has ended");
-  if (armed()) loop_->remove_timer(this);
+  if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
   when_ = when;
   arm();
 }
@@ -42,7 +42,7 @@ void Timeout::on_fire(detail::TimerNode* n) noexcept {
 void Timeout::exit(std::exception_ptr error) {
   if (!exited_) {
     exited_ = true;
-    if (armed()) loop_->remove_timer(this);
+    if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
     if (expired_) {
       // Our own cancel() is withdrawn; if nobody else cancelled the task, its CancelledError was ours.
       int left = task_->uncancel();

@@ -63,7 +63,7 @@ struct FdGuard {
   sys::UniqueFd fd;
   EventLoop* loop = nullptr;
   ~FdGuard() {
-    if (fd && loop) loop->forget_fd(fd.get());
+    if (fd && loop) LoopAccess::forget_fd(*loop, fd.get());
   }
   int get() const noexcept { return fd.get(); }
   int release() noexcept { return fd.release(); }
@@ -130,55 +130,47 @@ class ReadBuffer {
 /// Waits once for an fd to become readable or writable.
 class FdWait final : FdWaiter, Suspension {
  public:
-  FdWait(int fd, bool write) noexcept : fd_(fd), write_(write) {}
-  FdWait(const FdWait&) = delete;
+  FdWait(int fd, bool write) noexcept : write_(write), fd_(fd) {}
   ~FdWait() {
-    if (registered_) loop_->cancel_wait_fd(fd_, write_, this);
+    if (registered_) LoopAccess::cancel_wait_fd(*loop_, fd_, write_, this);
   }
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &current_task_for("stream I/O");
-    loop_ = &task_->loop();
-    if (task_->take_pending_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
-    loop_->wait_fd(fd_, write_, this);
+    loop_ = &bind("stream I/O").loop();
+    if (cancelled_before_suspending()) return false;
+    LoopAccess::wait_fd(*loop_, fd_, write_, this);
     registered_ = true;
-    task_->suspend_on(this, h);
+    suspend(h);
     return true;
   }
   void await_resume() const {
-    if (cancelled_) throw task_->cancelled_error();
+    throw_if_cancelled();
     if (aborted_) throw ConnectionError("the connection was closed while a task waited on it", EBADF);
   }
   /// The transport closed under us: wake the task with an error.
   void abort() noexcept {
     if (!registered_) return;
-    loop_->cancel_wait_fd(fd_, write_, this);
+    LoopAccess::cancel_wait_fd(*loop_, fd_, write_, this);
     registered_ = false;
     aborted_ = true;
-    task_->wake();
+    wake();
   }
 
  private:
   void on_fd_ready() noexcept override {
     registered_ = false;
-    task_->wake();
+    wake();
   }
-  bool cancel_wait() noexcept override {
-    if (registered_) loop_->cancel_wait_fd(fd_, write_, this);
+  Cancel on_cancel() noexcept override {
+    if (registered_) LoopAccess::cancel_wait_fd(*loop_, fd_, write_, this);
     registered_ = false;
-    cancelled_ = true;
-    task_->wake();
-    return true;
+    return Cancel::ends_wait;
   }
-  int fd_;
+  // Small members first: they fill Suspension's tail padding.
   bool write_;
   bool registered_ = false;
-  bool cancelled_ = false;
   bool aborted_ = false;
-  TaskCoreBase* task_ = nullptr;
+  int fd_;
   EventLoop* loop_ = nullptr;
 };
 
@@ -286,10 +278,10 @@ class Transport final : FdWaiter {
   void close_now() noexcept {
     if (closed_) return;
     closed_ = true;
-    if (flusher_armed_) loop_->cancel_wait_fd(fd_, true, this);
+    if (flusher_armed_) LoopAccess::cancel_wait_fd(*loop_, fd_, true, this);
     flusher_armed_ = false;
     if (read_wait_) read_wait_->abort();
-    loop_->forget_fd(fd_);
+    LoopAccess::forget_fd(*loop_, fd_);
     ::close(fd_);
     wbuf_.clear();
     wpos_ = 0;
@@ -313,7 +305,7 @@ class Transport final : FdWaiter {
   }
   void arm_flusher() {
     if (flusher_armed_ || closed_) return;
-    loop_->wait_fd(fd_, true, this);
+    LoopAccess::wait_fd(*loop_, fd_, true, this);
     flusher_armed_ = true;
   }
   // Writable again: push out what is queued; re-arm while the kernel buffer is full.

@@ -18,12 +18,14 @@ namespace {
 
 Task<void> forever() { co_await aio::sleep(1h); }
 
-// Runs `parked` as a task until it is suspended, cancels it, and checks the outcome and the residue.
-Task<void> expect_cancelled_at(Task<void> parked, int steps = 3) {
+// Runs `parked` as a task until it is suspended, cancels it (`cancels` times before it runs again),
+// and checks the outcome and the residue.
+Task<void> expect_cancelled_at(Task<void> parked, int steps = 3, int cancels = 1) {
   auto t = aio::create_task(std::move(parked), "parked");
   for (int i = 0; i < steps; ++i) co_await aio::sleep(0);
   EXPECT_FALSE(t.done()) << "the task did not park";
-  EXPECT_TRUE(t.cancel("stop here"));
+  for (int i = 0; i < cancels; ++i) EXPECT_TRUE(t.cancel("stop here"));
+  EXPECT_EQ(t.cancelling(), cancels);
   try {
     co_await t;
     ADD_FAILURE() << "expected CancelledError";
@@ -154,6 +156,37 @@ TEST(AioCancelAt, ShieldLeavesTheInnerTaskRunning) {
     co_await expect_cancelled_at([](aio::TaskHandle<void> t) -> Task<void> { co_await aio::shield(t); }(inner));
     EXPECT_FALSE(inner.done());
     inner.cancel();
+  });
+}
+
+// The one suspension rule (detail::Suspension): a second cancel() before the task ran again changes
+// nothing at any kind of suspension point — the co_await throws once and nothing is left behind.
+TEST(AioCancelAt, ASecondCancelBeforeTheTaskRanIsTheSameEverywhere) {
+  in_loop([]() -> Task<void> {
+    const int twice = 2;
+    co_await expect_cancelled_at(forever(), 3, twice);
+    aio::Event never;
+    co_await expect_cancelled_at([](aio::Event& e) -> Task<void> { co_await e.wait(); }(never), 3, twice);
+    auto inner = aio::create_task(forever());
+    co_await expect_cancelled_at([](aio::TaskHandle<void> t) -> Task<void> { co_await aio::shield(t); }(inner), 3, twice);
+    std::vector<aio::TaskHandle<void>> ts{inner};
+    co_await expect_cancelled_at([](std::vector<aio::TaskHandle<void>> ts) -> Task<void> { co_await aio::wait(ts); }(ts), 3,
+                                 twice);
+    co_await expect_cancelled_at([](std::vector<aio::TaskHandle<void>> ts) -> Task<void> {
+      auto it = aio::as_completed(ts);
+      co_await it.next();
+    }(ts), 3, twice);
+    tandem::Promise<int> promise;
+    co_await expect_cancelled_at([](tandem::Future<int> f) -> Task<void> { (void)co_await f; }(promise.get_future()), 3,
+                                 twice);
+    EXPECT_FALSE(inner.done());
+    EXPECT_EQ(inner.cancelling(), 0);
+    inner.cancel();
+    // Awaiting a task passes each request on: the awaited task sees both.
+    auto target = aio::create_task(forever());
+    co_await expect_cancelled_at([](aio::TaskHandle<void> t) -> Task<void> { co_await t; }(target), 3, twice);
+    EXPECT_TRUE(target.cancelled());
+    EXPECT_EQ(target.cancelling(), 2);
   });
 }
 

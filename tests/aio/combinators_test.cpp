@@ -24,6 +24,11 @@ Task<int> fail_after(std::string what, std::chrono::milliseconds d) {
 }
 Task<void> forever() { co_await aio::sleep(1h); }
 Task<void> nothing() { co_return; }
+/// Completes with `v` once `release` is set: a task whose end the test decides.
+Task<int> value_when(aio::Event& release, int v) {
+  co_await release.wait();
+  co_return v;
+}
 
 std::size_t pending() { return aio::get_running_loop().pending_task_count(); }
 
@@ -63,10 +68,7 @@ TEST(AioGather, RangeReturnsAVectorInInputOrder) {
 TEST(AioGather, FirstFailureIsRethrownAndTheOthersKeepRunning) {
   auto main = []() -> Task<void> {
     aio::Event release;
-    auto slow = aio::create_task([](aio::Event& release) -> Task<int> {
-      co_await release.wait();
-      co_return 1;
-    }(release));
+    auto slow = aio::create_task(value_when(release, 1));
     try {
       co_await aio::gather(slow, fail_after("first", 1ms), fail_after("second", 2ms));
       ADD_FAILURE();
@@ -190,10 +192,7 @@ TEST(AioWait, FirstExceptionIgnoresCancellationsAndTimeoutReturnsWhatIsDone) {
 TEST(AioWait, CancellingTheWaiterLeavesTheTasksRunning) {
   auto main = []() -> Task<void> {
     aio::Event release;
-    std::vector<aio::TaskHandle<int>> ts{aio::create_task([](aio::Event& release) -> Task<int> {
-      co_await release.wait();
-      co_return 1;
-    }(release))};
+    std::vector<aio::TaskHandle<int>> ts{aio::create_task(value_when(release, 1))};
     auto w = aio::create_task([](std::vector<aio::TaskHandle<int>> ts) -> Task<void> { co_await aio::wait(ts); }(ts));
     co_await aio::sleep(0);
     w.cancel();
@@ -201,6 +200,33 @@ TEST(AioWait, CancellingTheWaiterLeavesTheTasksRunning) {
     EXPECT_FALSE(ts[0].done());
     release.set();
     EXPECT_EQ(co_await ts[0], 1);
+  };
+  aio::run(main());
+}
+
+TEST(AioWait, TasksOfDifferentResultTypes) {
+  // Python: done, pending = await asyncio.wait({count_task, name_task}).
+  auto main = []() -> Task<void> {
+    aio::Event release;
+    auto count = aio::create_task(value_after(3, 0ms));
+    auto name = aio::create_task([](aio::Event& release) -> Task<std::string> {
+      co_await release.wait();
+      co_return std::string("seven");
+    }(release));
+    // GCC 12 rejects a braced list inside a co_await expression: the list is formed before it.
+    auto first = aio::wait({count, name}, tandem::FIRST_COMPLETED);
+    auto [done, still] = co_await std::move(first);
+    CO_ASSERT_TRUE(done.size() == 1u && still.size() == 1u);
+    EXPECT_TRUE(done[0] == count);
+    EXPECT_TRUE(still[0] == name);
+    EXPECT_EQ(count.result(), 3);
+    release.set();
+    std::vector<aio::AnyTask> both{count, name};
+    auto all = co_await aio::wait(both);
+    EXPECT_EQ(all.done.size(), 2u);
+    EXPECT_TRUE(all.pending.empty());
+    EXPECT_EQ(name.result(), "seven");
+    co_await all.done[1];  // an AnyTask can be awaited for its outcome
   };
   aio::run(main());
 }
@@ -234,15 +260,44 @@ TEST(AioAsCompleted, TimesOutWithTasksLeft) {
   aio::run(main());
 }
 
+TEST(AioAsCompleted, TasksOfDifferentResultTypesInCompletionOrder) {
+  auto main = []() -> Task<void> {
+    aio::Event go_text, go_fail;
+    auto number = aio::create_task(value_after(1, 0ms));
+    auto text = aio::create_task([](aio::Event& go) -> Task<std::string> {
+      co_await go.wait();
+      co_return std::string("two");
+    }(go_text));
+    auto failing = aio::create_task([](aio::Event& go) -> Task<void> {
+      co_await go.wait();
+      throw std::runtime_error("three");
+    }(go_fail));
+    auto it = aio::as_completed({failing, text, number, text});  // a repeat is yielded once
+    auto first = co_await it.next();
+    CO_ASSERT_TRUE(first.has_value());
+    EXPECT_TRUE(*first == number);
+    go_fail.set();
+    auto second = co_await it.next();
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_TRUE(*second == failing);
+    EXPECT_THROW(co_await *second, std::runtime_error);
+    go_text.set();
+    auto third = co_await it.next();
+    CO_ASSERT_TRUE(third.has_value());
+    EXPECT_TRUE(*third == text);
+    EXPECT_EQ(text.result(), "two");
+    auto end = co_await it.next();
+    EXPECT_FALSE(end.has_value());
+  };
+  aio::run(main());
+}
+
 // ---- shield ---------------------------------------------------------------------------------------------------
 
 TEST(AioShield, CancellingTheWaiterDoesNotCancelTheShieldedTask) {
   auto main = []() -> Task<void> {
     aio::Event release;
-    auto inner = aio::create_task([](aio::Event& release) -> Task<int> {
-      co_await release.wait();
-      co_return 9;
-    }(release));
+    auto inner = aio::create_task(value_when(release, 9));
     auto outer = aio::create_task([](aio::TaskHandle<int> t) -> Task<int> { co_return co_await aio::shield(t); }(inner));
     co_await aio::sleep(0);
     outer.cancel();
@@ -250,6 +305,75 @@ TEST(AioShield, CancellingTheWaiterDoesNotCancelTheShieldedTask) {
     EXPECT_FALSE(inner.done());
     release.set();
     EXPECT_EQ(co_await inner, 9);
+  };
+  aio::run(main());
+}
+
+TEST(AioShield, WaitForAShieldedTaskTimesOutAndTheTaskRunsOn) {
+  // Python: await asyncio.wait_for(asyncio.shield(task), 0.001) raises TimeoutError; task runs on.
+  auto main = []() -> Task<void> {
+    aio::Event release;
+    auto inner = aio::create_task(value_when(release, 9));
+    EXPECT_THROW(co_await aio::wait_for(aio::shield(inner), 1ms), tandem::TimeoutError);
+    EXPECT_FALSE(inner.done());
+    EXPECT_EQ(inner.cancelling(), 0);  // the timeout cancelled the wait, not the task
+    EXPECT_THROW(co_await aio::wait_for(aio::shield(inner), 0ms), tandem::TimeoutError);  // no time at all
+    EXPECT_FALSE(inner.done());
+    release.set();
+    EXPECT_EQ(co_await aio::wait_for(aio::shield(inner), 1h), 9);
+    EXPECT_EQ(co_await aio::wait_for(aio::shield(inner), 0ms), 9);  // done already: its result
+    EXPECT_EQ(aio::get_running_loop().timer_count(), 0u);
+  };
+  aio::run(main());
+}
+
+TEST(AioShield, CancellingTheOuterTaskOfWaitForShieldLeavesTheInnerRunning) {
+  auto main = []() -> Task<void> {
+    aio::Event release;
+    auto inner = aio::create_task(value_when(release, 4));
+    auto outer = aio::create_task(
+        [](aio::TaskHandle<int> t) -> Task<int> { co_return co_await aio::wait_for(aio::shield(t), 1h); }(inner));
+    co_await aio::sleep(0);
+    outer.cancel();
+    EXPECT_THROW(co_await outer, tandem::CancelledError);  // cancelled from outside: not a timeout
+    EXPECT_FALSE(inner.done());
+    release.set();
+    EXPECT_EQ(co_await inner, 4);
+  };
+  aio::run(main());
+}
+
+// ---- sleep passed where a coroutine goes ------------------------------------------------------------------------
+
+TEST(AioSleep, CreateTaskOfASleepIsATaskThatCanBeAwaitedOrCancelled) {
+  // Python: asyncio.create_task(asyncio.sleep(d)).
+  auto main = []() -> Task<void> {
+    auto nap = aio::create_task(aio::sleep(1ms), "nap");
+    EXPECT_EQ(nap.name(), "nap");
+    co_await nap;
+    EXPECT_TRUE(nap.done());
+    EXPECT_FALSE(nap.cancelled());
+    auto long_nap = aio::create_task(aio::sleep(1h));
+    co_await aio::sleep(0);
+    long_nap.cancel();
+    EXPECT_THROW(co_await long_nap, tandem::CancelledError);
+    EXPECT_EQ(aio::get_running_loop().timer_count(), 0u);
+  };
+  aio::run(main());
+}
+
+TEST(AioSleep, ShieldAndWaitForTakeASleep) {
+  auto main = []() -> Task<void> {
+    EXPECT_THROW(co_await aio::wait_for(aio::sleep(1h), 1ms), tandem::TimeoutError);
+    co_await aio::wait_for(aio::sleep(0), 1h);
+    auto shielded = aio::shield(aio::sleep(1h));
+    auto sleeper = shielded.task();
+    EXPECT_THROW(co_await aio::wait_for(std::move(shielded), 1ms), tandem::TimeoutError);
+    EXPECT_FALSE(sleeper.done());  // the shield kept the sleep alive
+    sleeper.cancel();
+    EXPECT_THROW(co_await sleeper, tandem::CancelledError);
+    co_await aio::shield(aio::sleep(1ms));
+    EXPECT_EQ(aio::get_running_loop().timer_count(), 0u);
   };
   aio::run(main());
 }

@@ -24,6 +24,16 @@ Task<void> fail(std::string what) {
   throw std::runtime_error(what);
 }
 
+// Awaitables live in the coroutine frame of every task that waits on something: the one suspension
+// protocol (detail::Suspension) must not make them bigger than the hand-written ones were.
+TEST(AioLayout, AwaitablesInEveryFrameStaySmall) {
+  static_assert(sizeof(void*) == 8, "sizes below are for 64-bit targets");
+  EXPECT_LE(sizeof(aio::detail::SleepAwaiter), 48u);
+  EXPECT_LE((sizeof(aio::detail::AwaitTask<int, false>)), 40u);
+  EXPECT_LE(sizeof(aio::detail::FutureAwaiter<int>), 48u);
+  EXPECT_LE(sizeof(aio::Event::Wait), 48u);
+}
+
 TEST(AioTask, RunReturnsTheResultOfMain) { EXPECT_EQ(aio::run(answer()), 42); }
 
 TEST(AioTask, NestedAwaitsRunInline) { EXPECT_EQ(aio::run(add(1, 2)), 3); }

@@ -5,11 +5,13 @@
 // build one yourself: `tandem::aio::run(main())` creates a loop, runs `main` to completion, cancels
 // whatever is left, and closes it.
 //
+// ```cpp body
 //   tandem::aio::run([]() -> tandem::aio::Task<void> {
 //     auto& loop = tandem::aio::get_running_loop();
 //     loop.call_later(std::chrono::milliseconds(10), [] { std::puts("tick"); });
 //     co_await tandem::aio::sleep(std::chrono::milliseconds(20));
 //   }());
+// ```
 //
 // Thread safety: every member is for the loop's own thread, except call_soon_threadsafe() (and the
 // bridges built on it: run_coroutine_threadsafe, awaiting a tandem::Future), which any thread may call.
@@ -41,6 +43,7 @@ class TaskHandle;
 namespace detail {
 class Remote;
 class CallbackTimer;
+class LoopAccess;
 }  // namespace detail
 
 /// Options of a loop (and of aio::run()).
@@ -127,7 +130,8 @@ class EventLoop {
   /// Sends one line to the report sink.
   void report(std::string_view line) const;
 
-  /// Runs `coro` as a new task (Python: loop.create_task). Defined in tasks.hpp.
+  /// Runs `coro` as a new task (Python: loop.create_task). Defined in task.hpp (include it, or
+  /// tandem/aio.hpp, to call it).
   template <class T>
   TaskHandle<T> create_task(Task<T> coro, std::string name = {});
 
@@ -139,7 +143,9 @@ class EventLoop {
   /// The loop running on the calling thread, or nullptr.
   static EventLoop* running_loop() noexcept;
 
-  // ---- for tandem's own awaitables (not API) -----------------------------------------------------
+ private:
+  // ---- tandem's own hooks: awaitables, tasks and aio::run reach them through detail::LoopAccess ----
+  friend class detail::LoopAccess;
   /// Queues a step or callback. Posts from other threads that are still waiting go first: everything
   /// runs in the order it was made ready (see Remote in events.cpp).
   void schedule(detail::ReadyItem* item) noexcept {
@@ -165,7 +171,6 @@ class EventLoop {
   /// Runs a callback now, reporting (not propagating) its exception, timed in debug mode.
   void run_callback_now(std::function<void()>& fn, bool timed = false);
 
- private:
   struct FdEntry {
     std::function<void()> reader, writer;
     detail::FdWaiter* read_waiter = nullptr;
@@ -204,5 +209,29 @@ class EventLoop {
 /// The loop running on this thread (Python: asyncio.get_running_loop). Throws InvalidStateError
 /// outside a running loop.
 EventLoop& get_running_loop();
+
+namespace detail {
+/// The loop's internal hooks, for tandem's own awaitables, tasks and aio::run (not API): kept out of
+/// EventLoop's public section so that a user never sees them, reachable only by naming this accessor.
+class LoopAccess {
+ public:
+  static void schedule(EventLoop& l, ReadyItem* item) noexcept { l.schedule(item); }
+  static void add_timer(EventLoop& l, TimerNode* n) { l.add_timer(n); }
+  static void remove_timer(EventLoop& l, TimerNode* n) noexcept { l.remove_timer(n); }
+  static TaskCoreBase* current_task(const EventLoop& l) noexcept { return l.current_task(); }
+  static void set_current_task(EventLoop& l, TaskCoreBase* t) noexcept { l.set_current_task(t); }
+  static void register_task(EventLoop& l, TaskCoreBase* t) noexcept { l.register_task(t); }
+  static void unregister_task(EventLoop& l, TaskCoreBase* t) noexcept { l.unregister_task(t); }
+  static void run_until_no_tasks(EventLoop& l) { l.run_until_no_tasks(); }
+  static std::size_t cancel_all_tasks(EventLoop& l) { return l.cancel_all_tasks(); }
+  static void wait_fd(EventLoop& l, int fd, bool write, FdWaiter* w) { l.wait_fd(fd, write, w); }
+  static void cancel_wait_fd(EventLoop& l, int fd, bool write, FdWaiter* w) noexcept { l.cancel_wait_fd(fd, write, w); }
+  static void forget_fd(EventLoop& l, int fd) noexcept { l.forget_fd(fd); }
+  static const std::shared_ptr<Remote>& remote(const EventLoop& l) noexcept { return l.remote(); }
+  static void run_callback_now(EventLoop& l, std::function<void()>& fn, bool timed = false) {
+    l.run_callback_now(fn, timed);
+  }
+};
+}  // namespace detail
 
 }  // namespace tandem::aio

@@ -4,13 +4,18 @@
 // One Future type serves every model: a coroutine awaits a thread-pool or process-pool future without
 // blocking its loop — the future's completion is handed to the loop through its eventfd.
 //
+// ```cpp
 //   tandem::ThreadPoolExecutor pool(4);
 //   aio::Task<int> f() { co_return co_await pool.submit(heavy, 10); }   // the loop keeps running
+// ```
 //
-// And the other way round, from any thread:
+// And the other way round, from any thread (`loop` runs in another thread):
 //
+// ```cpp body
+//   aio::EventLoop& loop = *aio::EventLoop::running_loop();
 //   tandem::Future<int> fut = aio::run_coroutine_threadsafe(work(), loop);
-//   int value = fut.result();   // blocks that thread, not the loop
+//   int value = fut.result();   // blocks this thread, not the loop
+// ```
 #pragma once
 
 #include <coroutine>
@@ -39,33 +44,28 @@ class FutureAwaiter final : Suspension {
   explicit FutureAwaiter(Future<T> fut) : fut_(std::move(fut)) {
     if (!fut_.valid()) throw InvalidStateError("co_await on a Future without a state");
   }
-  FutureAwaiter(const FutureAwaiter&) = delete;
-  FutureAwaiter& operator=(const FutureAwaiter&) = delete;
   ~FutureAwaiter() {
     if (bridge_) bridge_->owner = nullptr;
   }
 
   bool await_ready() const { return fut_.done(); }
   bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &current_task_for("co_await on a tandem::Future");
-    if (task_->take_pending_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
+    bind("co_await on a tandem::Future");
+    if (cancelled_before_suspending()) return false;
     bridge_ = std::make_shared<Bridge>();
     bridge_->owner = this;
     // The callback runs on whichever thread completes the future (at once, here, if it already is);
     // it only posts to the loop, so the wake-up always comes after we are parked.
-    fut_.add_done_callback([remote = task_->loop().remote(), bridge = bridge_](const Future<T>&) {
+    fut_.add_done_callback([remote = LoopAccess::remote(task_->loop()), bridge = bridge_](const Future<T>&) {
       post_to(remote, [bridge] {
         if (bridge->owner) bridge->owner->on_done();
       });
     });
-    task_->suspend_on(this, h);  // last: nothing above may leave a half-parked task behind
+    suspend(h);  // last: nothing above may leave a half-parked task behind
     return true;
   }
   decltype(auto) await_resume() {
-    if (cancelled_) throw task_->cancelled_error();
+    throw_if_cancelled();
     if constexpr (std::is_void_v<T>) {
       fut_.result();
     } else if constexpr (std::is_copy_constructible_v<T>) {
@@ -81,23 +81,19 @@ class FutureAwaiter final : Suspension {
   };
   void on_done() noexcept {
     bridge_->owner = nullptr;
-    task_->wake();
+    wake();
   }
-  bool cancel_wait() noexcept override {
+  Cancel on_cancel() noexcept override {
     try {
       fut_.cancel();
     } catch (...) {
     }
     bridge_->owner = nullptr;
-    cancelled_ = true;
-    task_->wake();
-    return true;
+    return Cancel::ends_wait;
   }
 
   Future<T> fut_;
   std::shared_ptr<Bridge> bridge_;
-  TaskCoreBase* task_ = nullptr;
-  bool cancelled_ = false;
 };
 
 }  // namespace detail
@@ -123,7 +119,7 @@ Future<T> run_coroutine_threadsafe(Task<T> coro, EventLoop& loop) {
   s->fut = s->promise.get_future();
   s->coro = std::move(coro);
   Future<T> fut = s->fut;
-  auto remote = loop.remote();
+  auto remote = detail::LoopAccess::remote(loop);
   // Weak: the future's state must not own the promise that completes it (a cycle nothing would break).
   fut.add_done_callback([remote, w = std::weak_ptr<Shared>(s)](const Future<T>& f) {
     if (!f.cancelled()) return;

@@ -7,11 +7,13 @@
 // waiter — so a scoped() block is never entered by a cancelled task, and nothing is lost (asyncio's
 // rules, Python 3.12; Condition's notification as in 3.13).
 //
+// ```cpp coroutine
 //   aio::Lock lock;
 //   {
 //     auto guard = co_await lock.scoped();   // Python: async with lock:
-//     ...                                    // released when guard goes out of scope
+//     /* ... */                             // released when guard goes out of scope
 //   }
+// ```
 #pragma once
 
 #include <coroutine>
@@ -108,7 +110,7 @@ class Lock {
     bool await_suspend(std::coroutine_handle<> h) { return park(l_.waiters_, h, "Lock::acquire"); }
     bool await_resume() {
       throw_if_cancelled();
-      if (woken_) l_.take_over();
+      if (woken()) l_.take_over();
       return true;
     }
 
@@ -176,7 +178,7 @@ class Semaphore {
     bool await_suspend(std::coroutine_handle<> h) { return park(s_.waiters_, h, "Semaphore::acquire"); }
     bool await_resume() {
       throw_if_cancelled();
-      if (woken_) s_.took_permit();
+      if (woken()) s_.took_permit();
       return true;
     }
 

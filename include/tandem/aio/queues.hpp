@@ -1,10 +1,12 @@
 // tandem/aio/queues.hpp — queues between tasks of one loop (Python: asyncio.Queue, PriorityQueue,
 // LifoQueue).
 //
+// ```cpp coroutine
 //   aio::Queue<int> q(10);                  // maxsize 10; 0 means unbounded
 //   co_await q.put(1);                      // waits while the queue is full
 //   int x = co_await q.get();               // waits while it is empty
 //   q.task_done();  co_await q.join();      // producer/consumer completion, as in Python
+// ```
 //
 // Waiting getters and putters are served in FIFO order. An item put while getters wait is handed
 // straight to the first of them, and a place that frees up while putters wait is kept for the first
@@ -120,7 +122,7 @@ class BasicQueue {
     bool await_suspend(std::coroutine_handle<> h) { return park(q_.putters_, h, "Queue::put"); }
     void await_resume() {
       throw_if_cancelled();
-      if (woken_) q_.put_in_kept_place(std::move(*item_));
+      if (woken()) q_.put_in_kept_place(std::move(*item_));
     }
 
    private:
@@ -139,7 +141,7 @@ class BasicQueue {
     bool await_suspend(std::coroutine_handle<> h) { return park(q_.getters_, h, "Queue::get"); }
     T await_resume() {
       throw_if_cancelled();
-      if (woken_) q_.took_handed_item();
+      if (woken()) q_.took_handed_item();
       return std::move(*slot_);
     }
 

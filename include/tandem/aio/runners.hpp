@@ -24,8 +24,8 @@ T run(Task<T> main, const LoopOptions& options = {}) {
   handle.add_done_callback([&loop](const TaskHandle<T>&) { loop.stop(); });
   while (!handle.done()) loop.run_forever();
   // asyncio.run's _cancel_all_tasks: what main left behind is cancelled and may clean up.
-  loop.cancel_all_tasks();
-  loop.run_until_no_tasks();
+  detail::LoopAccess::cancel_all_tasks(loop);
+  detail::LoopAccess::run_until_no_tasks(loop);
   return std::move(handle).result();
 }
 

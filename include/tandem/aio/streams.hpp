@@ -1,5 +1,6 @@
 // tandem/aio/streams.hpp — TCP streams on the loop (Python: asyncio.streams).
 //
+// ```cpp coroutine
 //   auto server = co_await aio::start_server(
 //       [](aio::StreamReader reader, aio::StreamWriter writer) -> aio::Task<void> {
 //         std::string line = co_await reader.readline();
@@ -9,6 +10,7 @@
 //       },
 //       "127.0.0.1", 0);                      // port 0: any free port; server.port() tells which
 //   auto [reader, writer] = co_await aio::open_connection("127.0.0.1", server.port());
+// ```
 //
 // Errors are exceptions with the errno in them: ConnectionRefusedError (nobody listens),
 // ConnectionResetError (the peer reset, or the pipe broke while writing), IncompleteReadError (EOF

@@ -1,11 +1,14 @@
 // tandem/aio/subprocess.hpp — child processes with pipes, awaited on the loop
 // (Python: asyncio.create_subprocess_exec, asyncio.subprocess.Process).
 //
+// ```cpp coroutine
 //   aio::SubprocessOptions o;
 //   o.stdout_mode = aio::Stdio::pipe;
-//   auto proc = co_await aio::create_subprocess_exec("echo", {"hello"}, o);
+//   std::vector<std::string> args{"hello"};  // GCC 12 rejects a braced list inside co_await
+//   auto proc = co_await aio::create_subprocess_exec("echo", args, o);
 //   std::string out = co_await proc.stdout_pipe().read();   // "hello\n"
 //   int code = co_await proc.wait();                          // 0
+// ```
 //
 // The child is started with posix_spawn (safe when the parent already runs threads). Its exit is
 // watched through a pidfd, so wait() is an ordinary suspension point: cancellable, no SIGCHLD handler,

@@ -7,12 +7,15 @@
 // asyncio.create_task). The coroutine frame is the only allocation of an awaited child; it is freed when
 // the Task object is destroyed, and a scheduled task's frame is freed as soon as it finishes.
 //
+// ```cpp
+//   tandem::aio::Task<void> spin(std::string message);   // draws a spinner until cancelled
 //   tandem::aio::Task<int> answer() { co_await tandem::aio::sleep(10ms); co_return 42; }
 //   tandem::aio::Task<void> supervisor() {
 //     auto spinner = tandem::aio::create_task(spin("thinking!"), "spinner");
 //     int result = co_await answer();   // runs inline
 //     spinner.cancel();                 // spin() sees CancelledError at its current co_await
 //   }
+// ```
 //
 // Cancellation (as in asyncio): handle.cancel() makes the task's current suspension point — or, if it
 // is not suspended, its next one — throw tandem::CancelledError. It unwinds through nested co_awaits,
@@ -44,6 +47,8 @@
 
 #include "tandem/aio/detail/core.hpp"
 #include "tandem/aio/detail/frame_pool.hpp"
+#include "tandem/aio/detail/suspension.hpp"
+#include "tandem/aio/detail/task_core.hpp"
 #include "tandem/aio/events.hpp"
 #include "tandem/futures.hpp"
 #include "tandem/errors.hpp"
@@ -54,136 +59,6 @@ class AnyTask;
 
 namespace detail {
 
-/// Told when a task completes; lives in the waiting awaitable. A task has one slot for it (the usual
-/// case: one awaiter, or one gather/wait over many tasks registering the same waiter in each), and
-/// keeps any further waiters apart.
-struct DoneWaiter {
-  virtual void on_task_done(TaskCoreBase& task) noexcept = 0;
-
- protected:
-  ~DoneWaiter() = default;
-};
-
-/// The type-independent part of a scheduled task: state, cancellation protocol, completion.
-/// Reference counted (not atomically: loop thread only); the loop holds a reference while it is pending
-/// and another while the task sits in the ready queue. Its layout is kept tight on purpose: a million
-/// pending tasks is a normal load, and every byte here is a megabyte there.
-class TaskCoreBase : public ReadyItem, public ListNode, public PoolAllocated {
- public:
-  enum class Status : std::uint8_t { pending, finished, failed, cancelled };
-
-  TaskCoreBase(EventLoop& loop, std::string name) noexcept;
-  TaskCoreBase(const TaskCoreBase&) = delete;
-  TaskCoreBase& operator=(const TaskCoreBase&) = delete;
-
-  void add_ref() noexcept { ++refs_; }
-  void release() noexcept {
-    if (--refs_ == 0) delete this;
-  }
-  /// Someone besides the caller's one reference holds the task (another handle, the loop, a callback).
-  bool shared() const noexcept { return refs_ > 1; }
-
-  EventLoop& loop() const noexcept { return *loop_; }
-  Status status() const noexcept { return static_cast<Status>(status_); }
-  bool done() const noexcept { return status() != Status::pending; }
-  std::string name() const;
-  void set_name(std::string name) {
-    if (!name.empty() || extras_) extras().name = std::move(name);
-  }
-  std::uint64_t id() const noexcept { return id_; }
-
-  bool cancel(std::string message = {});
-  int cancelling() const noexcept { return static_cast<int>(cancel_requests_); }
-  int uncancel() noexcept;
-  CancelledError cancelled_error() const;
-  /// The message of the latest cancel() (passed on to awaited tasks, as asyncio does).
-  const std::string& cancel_message() const noexcept;
-  std::exception_ptr error() const noexcept { return error_; }
-  void mark_retrieved() noexcept { retrieved_ = true; }
-  /// Returns if the task finished; throws InvalidStateError while pending, CancelledError if cancelled,
-  /// or the task's own exception (which then counts as retrieved).
-  void check();
-
-  /// Schedules fn(*this) with call_soon when the task is done (at once if it already is).
-  void add_done_callback(std::function<void(TaskCoreBase&)> fn);
-  /// Calls w->on_task_done(*this) when the task completes (the task must still be pending).
-  /// Throws std::bad_alloc only when the task already has a waiter and no memory is left for another.
-  void add_done_waiter(DoneWaiter* w) {
-    if (!waiter_)
-      waiter_ = w;
-    else
-      extras().waiters.push_back(w);
-  }
-  /// Withdraws a waiter (a cancelled or finished wait); harmless if it is not registered.
-  void remove_done_waiter(DoneWaiter* w) noexcept;
-
-  // ---- the suspension protocol used by every awaitable ----
-  /// Consumes a pending cancellation request (cancel() while not suspended). An awaitable calls it
-  /// right before suspending and, if true, resumes at once and throws cancelled_error().
-  bool take_pending_cancel() noexcept {
-    if (!must_cancel_) return false;
-    must_cancel_ = false;
-    return true;
-  }
-  /// Parks the task on `s` until it runs again: until then (woken or not) cancel() goes to
-  /// s->cancel_wait(), so a wake-up that the task has not acted on yet can still be undone.
-  void suspend_on(Suspension* s, std::coroutine_handle<> h) noexcept {
-    waiting_on_ = s;
-    resume_point_ = h;
-  }
-  /// Makes the parked task runnable again (next loop iteration).
-  void wake() noexcept;
-
-  /// Called by the root coroutine's final_suspend (the frame is destroyed inside).
-  virtual void on_final() noexcept = 0;
-  /// Destroys the frame of a task that never finished (loop torn down); marks it cancelled silently.
-  void abandon() noexcept;
-  /// Schedules the first step.
-  void start(std::coroutine_handle<> root) noexcept;
-
-  // ReadyItem: one step of the task.
-  void run_ready(bool execute) noexcept final;
-  TaskCoreBase* as_task() noexcept final { return this; }
-
- protected:
-  virtual ~TaskCoreBase();
-  virtual void destroy_frame() noexcept = 0;
-  /// Records the outcome of the coroutine and notifies waiters/callbacks.
-  void complete(std::exception_ptr error) noexcept;
-
- private:
-  void step() noexcept;
-
-  EventLoop* loop_;
-  std::uint64_t id_ : 48;  // 2^48 tasks: a year of spawning at ten million a second
-  std::uint64_t status_ : 2;
-  std::uint64_t must_cancel_ : 1;
-  std::uint64_t scheduled_ : 1;
-  std::uint64_t started_ : 1;
-  std::uint64_t retrieved_ : 1;
-  std::uint32_t refs_ = 1;
-  std::uint32_t cancel_requests_ = 0;
-  Suspension* waiting_on_ = nullptr;
-  std::coroutine_handle<> resume_point_;
-  std::exception_ptr error_;
-  DoneWaiter* waiter_ = nullptr;
-  // Rarely used state lives apart, so that a plain task stays small.
-  struct Extras {
-    std::string name;
-    std::string cancel_message;
-    std::vector<std::function<void(TaskCoreBase&)>> callbacks;
-    std::vector<DoneWaiter*> waiters;  // beyond the first
-  };
-  Extras& extras() {
-    if (!extras_) extras_ = std::make_unique<Extras>();
-    return *extras_;
-  }
-  std::unique_ptr<Extras> extras_;
-};
-
-/// Current task of the running loop, or throws InvalidStateError naming `what` (an awaitable used
-/// outside a task, e.g. a Task driven by hand).
-TaskCoreBase& current_task_for(const char* what);
 
 // Frames come from the loop's pool (frame_pool.hpp): spawning a task must not cost a malloc. A
 // coroutine finds its frame's operator new and delete in its promise type, inherited ones included.
@@ -365,28 +240,27 @@ class TaskCore final : public TaskCoreBase {
 /// waiter alone gets CancelledError and the task runs on.
 template <class T, bool Move>
 class AwaitTask final : DoneWaiter, Suspension {
+  // A void task's result is only its outcome: any task can be awaited so (AnyTask).
+  using Core = std::conditional_t<std::is_void_v<T>, TaskCoreBase, TaskCore<T>>;
+
  public:
-  AwaitTask(TaskCore<T>* core, bool propagate) noexcept : core_(core), propagate_(propagate) {}
-  AwaitTask(const AwaitTask&) = delete;
+  AwaitTask(Core* core, bool propagate) noexcept : propagate_(propagate), core_(core) {}
   ~AwaitTask() {
     if (registered_) core_->remove_done_waiter(this);
   }
 
   bool await_ready() const noexcept { return core_->done(); }
   bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &current_task_for("co_await on a task");
-    if (task_ == core_) throw InvalidStateError("task '" + core_->name() + "' cannot await itself");
-    if (task_->take_pending_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
+    if (&bind("co_await on a task") == core_)
+      throw InvalidStateError("task '" + core_->name() + "' cannot await itself");
+    if (cancelled_before_suspending()) return false;
     core_->add_done_waiter(this);
     registered_ = true;
-    task_->suspend_on(this, h);
+    suspend(h);
     return true;
   }
   decltype(auto) await_resume() {
-    if (cancelled_) throw task_->cancelled_error();
+    throw_if_cancelled();
     if constexpr (std::is_void_v<T>) {
       core_->check();
     } else if constexpr (Move) {
@@ -399,24 +273,24 @@ class AwaitTask final : DoneWaiter, Suspension {
  private:
   void on_task_done(TaskCoreBase&) noexcept override {
     registered_ = false;
-    task_->wake();
+    wake();
   }
-  bool cancel_wait() noexcept override {
+  Cancel on_cancel() noexcept override {
     // Still running: asyncio passes the request on and keeps waiting for the task to unwind. Once it
     // is done (we were woken but have not run yet), only the waiter is cancelled.
-    if (propagate_ && !core_->done()) return core_->cancel(task_->cancel_message());
+    if (propagate_ && !core_->done()) {
+      core_->cancel(task_->cancel_message());
+      return Cancel::passed_on;
+    }
     core_->remove_done_waiter(this);
     registered_ = false;
-    cancelled_ = true;
-    task_->wake();
-    return true;
+    return Cancel::ends_wait;
   }
 
-  TaskCore<T>* core_;
-  TaskCoreBase* task_ = nullptr;
+  // The flags first: they fill Suspension's tail padding (this sits in the frame of every awaiter).
   bool propagate_;
   bool registered_ = false;
-  bool cancelled_ = false;
+  Core* core_;
 };
 
 }  // namespace detail
@@ -502,6 +376,14 @@ class AnyTask : public detail::TaskHandleBase {
   /// Shares the task `core` (tandem's own use: current_task()).
   explicit AnyTask(detail::TaskCoreBase* core) noexcept : TaskHandleBase(core, false) {}
   explicit operator bool() const noexcept { return valid(); }
+
+  /// Waits for the task without reading its result (that needs the typed handle): returns when it is
+  /// done, rethrows its exception or CancelledError. Cancelling the waiter cancels the task too
+  /// (as `await task` does).
+  auto operator co_await() const { return detail::AwaitTask<void, false>(core_ptr(), true); }
+
+  detail::TaskCoreBase* core_ptr() const { return &core(); }
+  detail::TaskCoreBase* core_unchecked() const noexcept { return valid() ? &core() : nullptr; }
 };
 
 /// A task scheduled on a loop (Python: asyncio.Task), returned by create_task(). Copies share the task.
@@ -560,7 +442,7 @@ TaskHandle<T> EventLoop::create_task(Task<T> coro, std::string name) {
   if (!coro.valid()) throw InvalidStateError("create_task() needs a valid Task (this one was moved from)");
   auto frame = coro.release();
   auto* core = new detail::TaskCore<T>(*this, std::move(name), frame);
-  register_task(core);  // the loop's reference
+  detail::LoopAccess::register_task(*this, core);  // the loop's reference
   core->start(frame);
   return TaskHandle<T>(core, false);
 }

@@ -1,10 +1,12 @@
 // tandem/aio/taskgroups.hpp — structured concurrency (Python: asyncio.TaskGroup).
 //
+// ```cpp coroutine
 //   co_await aio::task_group([&](aio::TaskGroup& tg) -> aio::Task<void> {
 //     auto a = tg.create_task(fetch(1));
 //     auto b = tg.create_task(fetch(2));
 //     co_return;                      // task_group() then waits for a and b
 //   });
+// ```
 //
 // Failure rules (asyncio 3.11): the first child that fails (with anything but CancelledError) cancels
 // every other child and the body (its current co_await throws CancelledError); the group waits for them

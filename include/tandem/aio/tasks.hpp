@@ -1,8 +1,12 @@
 // tandem/aio/tasks.hpp — sleep, gather, wait, as_completed, shield (Python: asyncio.tasks).
 //
+// ```cpp coroutine
 //   auto [a, b] = co_await aio::gather(fetch(1), fetch(2));           // tuple, in argument order
+//   std::vector<aio::Task<int>> coros;
+//   for (int id = 0; id < 10; ++id) coros.push_back(fetch(id));
 //   std::vector<int> all = co_await aio::gather(std::move(coros));    // range form
-//   auto outcomes = co_await aio::gather(aio::return_exceptions, f(), g());  // Outcome<T> per child
+//   auto outcomes = co_await aio::gather(aio::return_exceptions, fetch(1), work());  // Outcome<T> each
+// ```
 //
 // Every function here that takes Task<T> coroutines schedules them as tasks at once (as asyncio wraps
 // coroutines in tasks), so they run concurrently; TaskHandle<T> arguments are awaited as they are.
@@ -34,6 +38,11 @@ namespace tandem::aio {
 /// What a void task contributes to gather's tuple or vector (Python: None).
 using Unit = detail::Unit;
 
+/// The handle wait() and as_completed() hand back: TaskHandle<T>, or AnyTask for tasks of different
+/// result types (T = AnyTask).
+template <class T>
+using HandleOf = std::conditional_t<std::is_same_v<T, AnyTask>, AnyTask, TaskHandle<T>>;
+
 // ---- sleep --------------------------------------------------------------------------------------
 
 namespace detail {
@@ -43,46 +52,38 @@ class SleepAwaiter final : TimerNode, Suspension {
   // The delay waits in `when` (as an offset from the epoch) until the task suspends: one field less in
   // every sleeping task's frame.
   explicit SleepAwaiter(Duration delay) noexcept { when = TimePoint(delay); }
-  SleepAwaiter(const SleepAwaiter&) = delete;
-  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
-    if (armed()) task_->loop().remove_timer(this);
+    if (armed()) LoopAccess::remove_timer(task_->loop(), this);
   }
 
   bool await_ready() const noexcept { return false; }  // even sleep(0) yields to the other tasks
   bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &current_task_for("aio::sleep");
-    if (task_->take_pending_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
+    bind("aio::sleep");
+    if (cancelled_before_suspending()) return false;
     const Duration delay = when.time_since_epoch();
-    task_->suspend_on(this, h);
+    suspend(h);
     if (delay <= Duration::zero()) {
-      task_->wake();  // back of the ready queue: every other ready task runs first
+      wake();  // back of the ready queue: every other ready task runs first
     } else {
       EventLoop& loop = task_->loop();
       when = loop.time() + delay;
       fire = &on_timer;
-      loop.add_timer(this);
+      LoopAccess::add_timer(loop, this);
     }
     return true;
   }
-  void await_resume() const {
-    if (cancelled_) throw task_->cancelled_error();
-  }
+  void await_resume() const { throw_if_cancelled(); }
+
+  /// The delay this sleep waits for (before it suspends): create_task(sleep(d)) and shield(sleep(d))
+  /// turn it into a task.
+  Duration delay() const noexcept { return when.time_since_epoch(); }
 
  private:
-  static void on_timer(TimerNode* n) noexcept { static_cast<SleepAwaiter*>(n)->task_->wake(); }
-  bool cancel_wait() noexcept override {
-    if (armed()) task_->loop().remove_timer(this);
-    cancelled_ = true;
-    task_->wake();
-    return true;
+  static void on_timer(TimerNode* n) noexcept { static_cast<SleepAwaiter*>(n)->wake(); }
+  Cancel on_cancel() noexcept override {
+    if (armed()) LoopAccess::remove_timer(task_->loop(), this);
+    return Cancel::ends_wait;
   }
-
-  TaskCoreBase* task_ = nullptr;
-  bool cancelled_ = false;
 };
 
 }  // namespace detail
@@ -97,6 +98,17 @@ detail::SleepAwaiter sleep(std::chrono::duration<Rep, Period> delay) {
 /// sleep(seconds) as Python writes it: `co_await aio::sleep(0.1)`, `co_await aio::sleep(0)`.
 inline detail::SleepAwaiter sleep(double seconds) {
   return detail::SleepAwaiter(std::chrono::ceil<Duration>(std::chrono::duration<double>(seconds)));
+}
+
+namespace detail {
+/// sleep() as a coroutine, for the places that take one (create_task, shield, wait_for).
+inline Task<void> sleep_task(Duration delay) { co_await SleepAwaiter(delay); }
+}  // namespace detail
+
+/// A sleep as a task of its own (Python: `asyncio.create_task(asyncio.sleep(1))`), e.g. a timer that
+/// other tasks can await or cancel.
+inline TaskHandle<void> create_task(detail::SleepAwaiter sleeping, std::string name = {}) {
+  return create_task(detail::sleep_task(sleeping.delay()), std::move(name));
 }
 
 // ---- the generic "wait for several tasks" awaitable ---------------------------------------------------
@@ -121,8 +133,6 @@ class WaitTasks final : TimerNode, Suspension, DoneWaiter {
   enum class Until : std::uint8_t { all, first_failure, first_completed, first_exception };
 
   WaitTasks(TaskSpan tasks, Until until, bool propagate_cancel, std::optional<TimePoint> deadline = {});
-  WaitTasks(const WaitTasks&) = delete;
-  WaitTasks& operator=(const WaitTasks&) = delete;
   ~WaitTasks();
 
   bool await_ready() const noexcept { return satisfied_; }
@@ -142,7 +152,8 @@ class WaitTasks final : TimerNode, Suspension, DoneWaiter {
   void unregister() noexcept;
   void cancel_children() noexcept;
   static void on_timer(TimerNode* n) noexcept;
-  bool cancel_wait() noexcept override;
+  Cancel on_cancel() noexcept override;
+  Cancel on_pending_cancel() noexcept override;
 
   TaskSpan tasks_;
   Until until_;
@@ -150,13 +161,11 @@ class WaitTasks final : TimerNode, Suspension, DoneWaiter {
   bool satisfied_ = false;
   bool suspended_ = false;
   bool registered_ = false;
-  bool cancelled_ = false;
   bool propagated_ = false;
   bool timed_out_ = false;
   std::optional<TimePoint> deadline_;
   std::size_t remaining_ = 0;
   TaskCoreBase* first_failure_ = nullptr;
-  TaskCoreBase* task_ = nullptr;
 };
 
 template <class T>
@@ -236,10 +245,10 @@ template <std::size_t N>
 TaskSpan span_of(const std::array<TaskCoreBase*, N>& cores) noexcept {
   return {cores.data(), N, [](const void* d, std::size_t i) noexcept { return static_cast<TaskCoreBase* const*>(d)[i]; }};
 }
-template <class T>
-TaskSpan span_of(const std::vector<TaskHandle<T>>& hs) noexcept {
+template <class H>
+TaskSpan span_of(const std::vector<H>& hs) noexcept {
   return {hs.data(), hs.size(), [](const void* d, std::size_t i) noexcept -> TaskCoreBase* {
-            return static_cast<const TaskHandle<T>*>(d)[i].core_unchecked();
+            return static_cast<const H*>(d)[i].core_unchecked();
           }};
 }
 
@@ -270,8 +279,8 @@ Task<std::tuple<Outcome<Ts>...>> gather_outcomes(TaskHandle<Ts>... hs) {
 }
 
 /// Throws InvalidStateError for an empty handle (a default-constructed TaskHandle in the input).
-template <class T>
-void check_handles(const std::vector<TaskHandle<T>>& hs) {
+template <class H>
+void check_handles(const std::vector<H>& hs) {
   for (auto& h : hs) h.core_ptr();
 }
 
@@ -315,8 +324,8 @@ Task<std::vector<Outcome<T>>> gather_range_outcomes(std::vector<TaskHandle<T>> h
 
 /// The tasks with each one kept once, at its first place (asyncio's as_completed works on set(aws)).
 /// Throws InvalidStateError for an empty handle.
-template <class T>
-std::vector<TaskHandle<T>> without_repeats(std::vector<TaskHandle<T>> hs) {
+template <class H>
+std::vector<H> without_repeats(std::vector<H> hs) {
   std::vector<std::pair<TaskCoreBase*, std::size_t>> order;
   order.reserve(hs.size());
   for (std::size_t i = 0; i < hs.size(); ++i) order.emplace_back(hs[i].core_ptr(), i);
@@ -327,7 +336,7 @@ std::vector<TaskHandle<T>> without_repeats(std::vector<TaskHandle<T>> hs) {
     if (order[i].first == order[i - 1].first) repeat[order[i].second] = any = true;
   }
   if (!any) return hs;
-  std::vector<TaskHandle<T>> out;
+  std::vector<H> out;
   out.reserve(hs.size());
   for (std::size_t i = 0; i < hs.size(); ++i)
     if (!repeat[i]) out.push_back(std::move(hs[i]));
@@ -383,16 +392,18 @@ Task<std::vector<Outcome<T>>> gather(ReturnExceptions, std::vector<TaskHandle<T>
 
 // ---- wait ----------------------------------------------------------------------------------------------
 
-/// The two sets aio::wait() returns (Python: (done, pending)), each in input order.
+/// The two sets aio::wait() returns (Python: (done, pending)), each in input order. DoneAndPending<T>
+/// holds TaskHandle<T>s; DoneAndPending<AnyTask>, what waiting on tasks of different result types
+/// gives, holds AnyTasks.
 template <class T>
 struct DoneAndPending {
-  std::vector<TaskHandle<T>> done;
-  std::vector<TaskHandle<T>> pending;
+  std::vector<HandleOf<T>> done;
+  std::vector<HandleOf<T>> pending;
 };
 
 namespace detail {
 template <class T>
-Task<DoneAndPending<T>> wait_impl(std::vector<TaskHandle<T>> tasks, ReturnWhen when, std::optional<Duration> timeout) {
+Task<DoneAndPending<T>> wait_impl(std::vector<HandleOf<T>> tasks, ReturnWhen when, std::optional<Duration> timeout) {
   if (tasks.empty()) throw std::invalid_argument("aio::wait() needs at least one task");
   auto until = when == ReturnWhen::FIRST_COMPLETED   ? WaitTasks::Until::first_completed
                : when == ReturnWhen::FIRST_EXCEPTION ? WaitTasks::Until::first_exception
@@ -415,30 +426,55 @@ Task<DoneAndPending<T>> wait_impl(std::vector<TaskHandle<T>> tasks, ReturnWhen w
 /// the waiter leaves the tasks running. FIRST_EXCEPTION counts failures, not cancellations.
 template <class T>
 Task<DoneAndPending<T>> wait(std::vector<TaskHandle<T>> tasks, ReturnWhen when = ReturnWhen::ALL_COMPLETED) {
-  return detail::wait_impl(std::move(tasks), when, std::nullopt);
+  return detail::wait_impl<T>(std::move(tasks), when, std::nullopt);
 }
 template <class T, class Rep, class Period>
 Task<DoneAndPending<T>> wait(std::vector<TaskHandle<T>> tasks, ReturnWhen when,
                              std::chrono::duration<Rep, Period> timeout) {
-  return detail::wait_impl(std::move(tasks), when, std::chrono::ceil<Duration>(timeout));
+  return detail::wait_impl<T>(std::move(tasks), when, std::chrono::ceil<Duration>(timeout));
+}
+/// Tasks of different result types (Python: `asyncio.wait({t1, t2})`): every TaskHandle<T> converts to
+/// an AnyTask; read each result through the typed handle you kept. (GCC 12 rejects a braced list
+/// inside a co_await expression, so the list is formed first.)
+///
+/// ```cpp coroutine
+///   auto count = aio::create_task(fetch(1));
+///   auto page = aio::create_task(fetch(url));
+///   std::vector<aio::AnyTask> both{count, page};
+///   auto [done, pending] = co_await aio::wait(both, tandem::FIRST_COMPLETED);
+///   if (done[0] == page) std::cout << page.result();
+/// ```
+inline Task<DoneAndPending<AnyTask>> wait(std::vector<AnyTask> tasks, ReturnWhen when = ReturnWhen::ALL_COMPLETED) {
+  return detail::wait_impl<AnyTask>(std::move(tasks), when, std::nullopt);
+}
+template <class Rep, class Period>
+Task<DoneAndPending<AnyTask>> wait(std::vector<AnyTask> tasks, ReturnWhen when,
+                                   std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait_impl<AnyTask>(std::move(tasks), when, std::chrono::ceil<Duration>(timeout));
 }
 
 // ---- as_completed ----------------------------------------------------------------------------------------
 
 /// The tasks in completion order (Python: asyncio.as_completed), pulled one at a time:
 ///
+/// ```cpp coroutine
+///   std::vector<aio::TaskHandle<int>> tasks{aio::create_task(fetch(1)), aio::create_task(fetch(2))};
 ///   auto pending = aio::as_completed(std::move(tasks), 5s);
-///   while (auto t = co_await pending.next()) use(t->result());   // nullopt once all were yielded
+///   while (auto t = co_await pending.next()) std::cout << t->result();   // nullopt once all came
+/// ```
 ///
 /// next() throws TimeoutError once the deadline (measured from as_completed()) passes with tasks left.
 /// A task given more than once is yielded once (asyncio takes set(aws)). Cancelling the waiter leaves
-/// the tasks running.
+/// the tasks running. AsCompleted<T> yields TaskHandle<T>s; AsCompleted<AnyTask>, over tasks of
+/// different result types, yields AnyTasks.
 template <class T>
 class AsCompleted {
   struct State;
 
  public:
-  AsCompleted(std::vector<TaskHandle<T>> tasks, std::optional<TimePoint> deadline)
+  using Handle = HandleOf<T>;
+
+  AsCompleted(std::vector<Handle> tasks, std::optional<TimePoint> deadline)
       : s_(std::make_unique<State>(detail::without_repeats(std::move(tasks)), deadline)) {}
 
   /// How many tasks have not been yielded yet.
@@ -447,7 +483,6 @@ class AsCompleted {
   class Next final : detail::Suspension {
    public:
     explicit Next(State& s) noexcept : s_(s) {}
-    Next(const Next&) = delete;
     ~Next() {
       if (s_.waiter == this) s_.waiter = nullptr;
     }
@@ -455,17 +490,14 @@ class AsCompleted {
       return s_.read < s_.completed.size() || s_.yielded == s_.tasks.size() || s_.timed_out;
     }
     bool await_suspend(std::coroutine_handle<> h) {
-      task_ = &detail::current_task_for("as_completed().next()");
-      if (task_->take_pending_cancel()) {
-        cancelled_ = true;
-        return false;
-      }
+      bind("as_completed().next()");
+      if (cancelled_before_suspending()) return false;
       s_.waiter = this;
-      task_->suspend_on(this, h);
+      suspend(h);
       return true;
     }
-    std::optional<TaskHandle<T>> await_resume() {
-      if (cancelled_) throw task_->cancelled_error();
+    std::optional<Handle> await_resume() {
+      throw_if_cancelled();
       if (s_.read < s_.completed.size()) {
         ++s_.yielded;
         return s_.tasks[s_.completed[s_.read++]];
@@ -474,21 +506,17 @@ class AsCompleted {
       throw TimeoutError("as_completed: timed out with " + std::to_string(s_.tasks.size() - s_.yielded) +
                          " task(s) still pending");
     }
-    void wake() noexcept {
+    void wake_up() noexcept {
       s_.waiter = nullptr;
-      task_->wake();
+      wake();
     }
 
    private:
-    bool cancel_wait() noexcept override {
+    Cancel on_cancel() noexcept override {
       s_.waiter = nullptr;
-      cancelled_ = true;
-      task_->wake();
-      return true;
+      return Cancel::ends_wait;
     }
     State& s_;
-    detail::TaskCoreBase* task_ = nullptr;
-    bool cancelled_ = false;
   };
 
   /// The next task to complete (already done), or nullopt when all were yielded.
@@ -503,10 +531,10 @@ class AsCompleted {
       void on_task_done(detail::TaskCoreBase&) noexcept override {
         registered = false;
         owner->completed.push_back(index);  // reserved: no allocation, no throw
-        if (owner->waiter) owner->waiter->wake();
+        if (owner->waiter) owner->waiter->wake_up();
       }
     };
-    State(std::vector<TaskHandle<T>> ts, std::optional<TimePoint> deadline)
+    State(std::vector<Handle> ts, std::optional<TimePoint> deadline)
         : tasks(std::move(ts)), nodes(std::make_unique<Node[]>(tasks.size())) {
       completed.reserve(tasks.size());
       struct Undo {  // a registration that failed (out of memory) must not leave the others behind
@@ -529,12 +557,12 @@ class AsCompleted {
         loop = &get_running_loop();
         when = *deadline;
         fire = &on_timer;
-        loop->add_timer(this);
+        detail::LoopAccess::add_timer(*loop, this);
       }
       undo.s = nullptr;
     }
     ~State() {
-      if (armed()) loop->remove_timer(this);
+      if (armed()) detail::LoopAccess::remove_timer(*loop, this);
       unregister();
     }
     void unregister() noexcept {
@@ -544,9 +572,9 @@ class AsCompleted {
     static void on_timer(detail::TimerNode* n) noexcept {
       auto* s = static_cast<State*>(n);
       s->timed_out = true;
-      if (s->waiter) s->waiter->wake();
+      if (s->waiter) s->waiter->wake_up();
     }
-    std::vector<TaskHandle<T>> tasks;
+    std::vector<Handle> tasks;
     std::unique_ptr<Node[]> nodes;
     std::vector<std::size_t> completed;
     std::size_t read = 0, yielded = 0;
@@ -568,6 +596,14 @@ AsCompleted<T> as_completed(std::vector<TaskHandle<T>> tasks, std::chrono::durat
 template <class T>
 AsCompleted<T> as_completed(std::vector<Task<T>> coros) {
   return as_completed(detail::schedule_all(std::move(coros)));
+}
+/// Tasks of different result types: `aio::as_completed({fetch_task, count_task})` yields AnyTasks.
+inline AsCompleted<AnyTask> as_completed(std::vector<AnyTask> tasks) {
+  return AsCompleted<AnyTask>(std::move(tasks), std::nullopt);
+}
+template <class Rep, class Period>
+AsCompleted<AnyTask> as_completed(std::vector<AnyTask> tasks, std::chrono::duration<Rep, Period> timeout) {
+  return AsCompleted<AnyTask>(std::move(tasks), Clock::now() + std::chrono::ceil<Duration>(timeout));
 }
 
 // ---- shield --------------------------------------------------------------------------------------------
@@ -594,6 +630,10 @@ Shielded<T> shield(TaskHandle<T> task) {
 template <class T>
 Shielded<T> shield(Task<T> coro) {
   return Shielded<T>(create_task(std::move(coro)));
+}
+/// shield(aio::sleep(d)): the sleep runs as a task that the waiter's cancellation does not end.
+inline Shielded<void> shield(detail::SleepAwaiter sleeping) {
+  return Shielded<void>(create_task(detail::sleep_task(sleeping.delay())));
 }
 
 }  // namespace tandem::aio

@@ -1,8 +1,12 @@
 // tandem/aio/threads.hpp — running blocking work off the loop (Python: asyncio.to_thread,
 // loop.run_in_executor).
 //
-//   bool prime = co_await aio::to_thread(is_prime, n);                // the loop keeps spinning
-//   auto r = co_await aio::run_in_executor(process_pool, heavy, x);   // any executor with submit()
+// ```cpp coroutine
+//   tandem::ProcessPoolExecutor process_pool(4);
+//   std::uint64_t n = 1'000'003;
+//   bool prime = co_await aio::to_thread(is_prime, n);                 // the loop keeps spinning
+//   int r = co_await aio::run_in_executor(process_pool, &heavy, 10);   // any executor with submit()
+// ```
 //
 // Cancelling the awaiting task cancels the work only if it has not started; it cannot interrupt a
 // function already running on a thread (as in Python).

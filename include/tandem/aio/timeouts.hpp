@@ -1,8 +1,10 @@
 // tandem/aio/timeouts.hpp — timeout scopes and wait_for (Python: asyncio.timeouts, asyncio.wait_for).
 //
+// ```cpp coroutine
 //   try {
 //     auto page = co_await aio::timeout(2s, fetch(url));   // Python: async with asyncio.timeout(2):
-//   } catch (const tandem::TimeoutError&) { ... }
+//   } catch (const tandem::TimeoutError&) { /* ... */ }
+// ```
 //
 // When the deadline passes, the current task is cancelled; the CancelledError unwinds the guarded code
 // (running its destructors and catch blocks) and is turned into TimeoutError where the scope ends —
@@ -93,6 +95,13 @@ template <class T, class Rep, class Period>
 Task<T> timeout(std::chrono::duration<Rep, Period> delay, Task<T> coro) {
   return timeout_at(Clock::now() + std::chrono::ceil<Duration>(delay), std::move(coro));
 }
+/// Awaits a shielded task with a time limit: at the deadline the wait ends with TimeoutError and the
+/// task runs on (Python: `async with asyncio.timeout(d): await asyncio.shield(task)`).
+template <class T, class Rep, class Period>
+Task<T> timeout(std::chrono::duration<Rep, Period> delay, Shielded<T> shielded) {
+  return detail::run_with_timeout<Shielded<T>, T>(Clock::now() + std::chrono::ceil<Duration>(delay),
+                                                  std::move(shielded));
+}
 /// Waits for a scheduled task with a time limit; at the deadline the task is cancelled, awaited while
 /// it unwinds, and TimeoutError is thrown (Python: asyncio.wait_for(task, timeout)).
 template <class T, class Rep, class Period>
@@ -118,6 +127,14 @@ template <class T>
 Task<T> start_cancelled(Task<T> coro) {
   co_return co_await cancel_and_wait(create_task(std::move(coro)));
 }
+/// wait_for(shield(task), 0): cancelling the shield does not touch the task, so only a task that is
+/// done already gives its result.
+template <class T>
+Task<T> shielded_now(Shielded<T> shielded) {
+  TaskHandle<T> task = shielded.task();
+  if (!task.done()) throw TimeoutError("aio::wait_for: no time was left for the shielded task (it runs on)");
+  co_return std::move(task).result();
+}
 }  // namespace detail
 
 /// Python: asyncio.wait_for(aw, timeout), as Python 3.12 defines it. A positive `delay` is
@@ -134,6 +151,19 @@ template <class T, class Rep, class Period>
 Task<T> wait_for(TaskHandle<T> task, std::chrono::duration<Rep, Period> delay) {
   if (delay <= delay.zero()) return detail::cancel_and_wait(std::move(task));
   return timeout(delay, std::move(task));
+}
+/// wait_for(shield(task), delay) (Python: `await asyncio.wait_for(asyncio.shield(task), delay)`): at
+/// the deadline only the wait is cancelled and TimeoutError is thrown; the task runs on, and can be
+/// awaited again (`shielded.task()`, or the handle you kept).
+template <class T, class Rep, class Period>
+Task<T> wait_for(Shielded<T> shielded, std::chrono::duration<Rep, Period> delay) {
+  if (delay <= delay.zero()) return detail::shielded_now(std::move(shielded));
+  return timeout(delay, std::move(shielded));
+}
+/// wait_for(aio::sleep(d), delay): the sleep as a coroutine (Python: `wait_for(asyncio.sleep(d), delay)`).
+template <class Rep, class Period>
+Task<void> wait_for(detail::SleepAwaiter sleeping, std::chrono::duration<Rep, Period> delay) {
+  return wait_for(detail::sleep_task(sleeping.delay()), delay);
 }
 
 }  // namespace tandem::aio

@@ -7,9 +7,13 @@
 // Any type msgpack-cxx knows crosses: integers, floats, bool, std::string, std::vector, std::map,
 // std::tuple, std::pair, std::optional... Your own struct crosses once it says how:
 //
-//   struct Point { double x, y; MSGPACK_DEFINE(x, y); };
-//   auto bytes = tandem::ipc::encode(Point{1, 2});
-//   Point p = tandem::ipc::decode<Point>(bytes);
+// ```cpp
+//   struct Point { double x, y; MSGPACK_DEFINE(x, y); };   // at namespace scope
+//   Point round_trip(Point in) {
+//     auto bytes = tandem::ipc::encode(in);
+//     return tandem::ipc::decode<Point>(bytes);
+//   }
+// ```
 //
 // A type the codec does not know fails to compile with one line that names the fix (static_assert in
 // encode_into/convert, and first of all in Process and ProcessPoolExecutor::submit/map):

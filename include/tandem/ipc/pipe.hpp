@@ -1,10 +1,13 @@
 // tandem/ipc/pipe.hpp — a two-ended message channel between processes (Python: multiprocessing.Pipe).
 //
+// ```cpp body
+//   void echo(tandem::ipc::Connection<std::string> c);   // a plain function: c.send(c.recv())
 //   auto [parent_end, child_end] = tandem::ipc::Pipe<std::string>();
-//   tandem::Process p(&echo, child_end);       // void echo(tandem::ipc::Connection<std::string> c)
+//   tandem::Process p(&echo, child_end);
 //   p.start();
 //   parent_end.send("ping");
 //   std::string reply = parent_end.recv();
+// ```
 //
 // Built on a Unix socket pair; each message is a length-prefixed msgpack value of any size. When every
 // copy of the other end is closed (its process exited or died), recv() throws EOFError instead of

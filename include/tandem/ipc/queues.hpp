@@ -1,10 +1,13 @@
 // tandem/ipc/queues.hpp — FIFO queues between processes (Python: multiprocessing.Queue, SimpleQueue).
 //
-//   tandem::ipc::Queue<std::string> jobs(100);       // at most 100 items waiting
-//   tandem::Process worker(&consume, jobs);          // void consume(tandem::ipc::Queue<std::string> q)
+// ```cpp body
+//   void consume(tandem::ipc::Queue<std::string> jobs, tandem::ipc::Queue<std::string> results);
+//   tandem::ipc::Queue<std::string> jobs(100), results;   // at most 100 items waiting; unbounded
+//   tandem::Process worker(&consume, jobs, results);
 //   worker.start();
 //   jobs.put("work");
 //   std::optional<std::string> r = results.get(std::chrono::seconds(1));   // empty on timeout
+// ```
 //
 // The items live in a shared-memory ring (no feeder thread, no pipe): put() copies the encoded item in,
 // get() copies it out, and a blocked side sleeps on a futex. Items of any size cross: one larger than

@@ -27,10 +27,12 @@
 //    not fit waits in the creator until its next create/unlink, and is lost if the creator dies first.
 // The tracker never blocks the creator and never makes a destructor throw.
 //
+// ```cpp body
 //   auto shm = tandem::ipc::SharedMemory::create(4096);            // fresh unique name
 //   std::memcpy(shm.data(), "hi", 3);
 //   auto peer = tandem::ipc::SharedMemory::attach(shm.name());     // e.g. in another process
 //   // shm's destructor unmaps and unlinks; peer's destructor only unmaps.
+// ```
 //
 // The handle is move-only; share one segment between objects of one process with a shared_ptr.
 #pragma once

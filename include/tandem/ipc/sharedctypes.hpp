@@ -4,9 +4,11 @@
 // Each object carries its own robust lock: get()/set() (and Array's load/store) are atomic with respect
 // to each other across processes; for a read-modify-write, hold the lock yourself:
 //
+// ```cpp body
 //   tandem::ipc::Value<long> counter(0);
-//   // in each process (pass `counter` as a Process argument):
+//   // in each process (pass counter as a Process argument):
 //   { std::lock_guard guard(counter.get_lock()); counter.unsafe_ref() += 1; }
+// ```
 //
 // T must be trivially copyable: the bytes are the value, with no pointers into one process's heap.
 #pragma once

@@ -5,15 +5,19 @@
 // (in this process or a child) refers to the same object. A child gets one by inheritance, exactly as in
 // Python: pass it as an argument to Process (fork or spawn) or to a pool's initializer.
 //
+// ```cpp
 //   void spin(std::string msg, tandem::ipc::Event done) {
 //     while (!done.wait(std::chrono::milliseconds(100))) { /* draw the next frame */ }
 //   }
-//   tandem::ipc::Event done;
-//   tandem::Process spinner(&spin, std::string("thinking!"), done);
-//   spinner.start();
-//   ... slow work ...
-//   done.set();
-//   spinner.join();
+//   int main() {
+//     tandem::ipc::Event done;
+//     tandem::Process spinner(&spin, std::string("thinking!"), done);
+//     spinner.start();
+//     /* ... slow work ... */
+//     done.set();
+//     spinner.join();
+//   }
+// ```
 //
 // Blocking is on futexes: an idle waiter sleeps in the kernel, never spins for long.
 //

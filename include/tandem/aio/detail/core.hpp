@@ -115,25 +115,6 @@ class TimerHeap {
   std::uint32_t next_seq_ = 0;
 };
 
-/// Where a suspended task is parked. TaskCoreBase::cancel() calls cancel_wait() so that the awaitable
-/// can unregister itself (timer, waiter list, fd interest) and resume the task with CancelledError.
-///
-/// The rule every awaitable follows (asyncio's): the task counts as parked here until it runs again,
-/// so cancel_wait() also comes after the awaitable has woken it but before it ran. The co_await must
-/// then throw CancelledError too, and give back what the wake-up handed it (a lock, a permit, a queue
-/// item goes to the next waiter), so that nothing is lost. ParkedWaiter (waiters.hpp) is that rule for
-/// every primitive with a wait list; the other awaitables only have nothing to give back.
-class Suspension {
- public:
-  /// true: the wait is (or will be) interrupted with CancelledError. false: it cannot be interrupted
-  /// now, and the task remembers the request for its next suspension point. May be called more than
-  /// once (every cancel() while parked) and after the task was woken: see the class comment.
-  virtual bool cancel_wait() noexcept = 0;
-
- protected:
-  ~Suspension() = default;
-};
-
 /// A one-shot callback for fd readiness, cheaper than a std::function (used by streams).
 class FdWaiter {
  public:

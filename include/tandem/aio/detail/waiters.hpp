@@ -4,25 +4,23 @@
 #include <coroutine>
 
 #include "tandem/aio/detail/core.hpp"
+#include "tandem/aio/detail/suspension.hpp"
 #include "tandem/aio/task.hpp"
 
 namespace tandem::aio::detail {
 
-/// Base of every awaitable that parks a task in a primitive's FIFO (Event, Lock, Queue...), and the
-/// one home of their cancellation rule. Lives in the coroutine frame; cancellation unlinks it in O(1),
+/// Base of every awaitable that parks a task in a primitive's FIFO (Event, Lock, Queue...): the
+/// Suspension protocol plus a wait list. Lives in the coroutine frame; cancellation unlinks it in O(1),
 /// so a cancelled wait leaves nothing.
 ///
 /// A primitive wakes a waiter with wake_up(), often handing it something at the same time (the lock,
-/// a permit, a queue item). Until the task has run, the wake-up can still be cancelled (see
-/// Suspension): the co_await then throws CancelledError, as in asyncio, and give_back() returns what
-/// was handed over to the primitive, which passes it to its next waiter. The awaitable's
-/// await_resume() starts with throw_if_cancelled(); only after it does a woken waiter take what it
-/// was given.
+/// a permit, a queue item). Until the task has run, the wake-up can still be cancelled (suspension.hpp):
+/// the co_await then throws CancelledError, as in asyncio, and give_back() returns what was handed
+/// over to the primitive, which passes it to its next waiter. The awaitable's await_resume() starts
+/// with throw_if_cancelled(); only after it does a woken waiter take what it was given.
 class ParkedWaiter : public ListNode, public Suspension {
  public:
   ParkedWaiter() = default;
-  ParkedWaiter(const ParkedWaiter&) = delete;
-  ParkedWaiter& operator=(const ParkedWaiter&) = delete;
   ~ParkedWaiter() { unlink(); }
 
   static ParkedWaiter* from(ListNode* n) noexcept { return static_cast<ParkedWaiter*>(n); }
@@ -30,46 +28,32 @@ class ParkedWaiter : public ListNode, public Suspension {
   /// Wakes the parked task (the node is unlinked if it was not popped already).
   void wake_up() noexcept {
     unlink();
-    woken_ = true;
-    task_->wake();
+    wake();
   }
 
  protected:
   /// Parks in `list` unless a cancellation is pending (then resumes at once to throw).
   bool park(List& list, std::coroutine_handle<> h, const char* what) {
-    task_ = &current_task_for(what);
-    if (task_->take_pending_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
+    bind(what);
+    if (cancelled_before_suspending()) return false;
     list.push_back(this);
-    task_->suspend_on(this, h);
+    suspend(h);
     return true;
-  }
-  void throw_if_cancelled() const {
-    if (cancelled_) throw task_->cancelled_error();
   }
   /// Cancelled while still parked: undo the primitive's bookkeeping for this waiter (Barrier's count).
   virtual void on_cancelled() noexcept {}
   /// Cancelled after wake_up() but before the task ran: return what the wake-up handed over.
   virtual void give_back() noexcept {}
 
-  TaskCoreBase* task_ = nullptr;
-  bool cancelled_ = false;
-  bool woken_ = false;
-
  private:
-  bool cancel_wait() noexcept override {
-    if (cancelled_) return true;  // a second cancel() before the task ran
-    cancelled_ = true;
-    if (woken_) {
+  Cancel on_cancel() noexcept override {
+    if (woken()) {
       give_back();  // the task is already scheduled: it runs, and throws
-      return true;
+    } else {
+      unlink();
+      on_cancelled();
     }
-    unlink();
-    on_cancelled();
-    task_->wake();
-    return true;
+    return Cancel::ends_wait;
   }
 };
 
