@@ -128,21 +128,18 @@ class Transfer final : public aio::detail::ListNode, aio::detail::Suspension {
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &aio::detail::current_task_for("ClientSession::request");
-    if (task_->take_pending_cancel()) {
-      cancelled_ = true;
-      return false;
-    }
+    bind("ClientSession::request");
+    if (cancelled_before_suspending()) return false;
     if (driver_->closed()) {
       session_closed_ = true;
       return false;
     }
     if (!driver_->start(this)) return false;  // error_ is set: resume at once and throw it
-    task_->suspend_on(this, h);
+    suspend(h);
     return true;
   }
   Response await_resume() {
-    if (cancelled_) throw task_->cancelled_error();
+    throw_if_cancelled();
     if (session_closed_) req_.throw_session_closed();
     if (error_) std::rethrow_exception(error_);
     return req_.finish(easy_, result_);
@@ -162,31 +159,20 @@ class Transfer final : public aio::detail::ListNode, aio::detail::Suspension {
   }
 
  private:
-  void wake() noexcept {
-    done_ = true;
-    task_->wake();
-  }
-  bool cancel_wait() noexcept override {
-    if (!cancelled_) {
-      cancelled_ = true;
-      if (!done_) {
-        driver_->abandon(this);  // nothing of this transfer runs after this line
-        wake();
-      }
-    }
-    return true;
+  // cancel() of the awaiting task, also after libcurl finished it but before the task ran (the
+  // response is dropped then: the co_await throws CancelledError, as every aio suspension does).
+  Cancel on_cancel() noexcept override {
+    if (!woken()) driver_->abandon(this);  // nothing of this transfer runs after this line
+    return Cancel::ends_wait;
   }
 
   MultiDriver* driver_;
   CurlRequest req_;
   RequestOptions options_;
   CURL* easy_ = nullptr;
-  aio::detail::TaskCoreBase* task_ = nullptr;
   std::exception_ptr error_;
   CURLcode result_ = CURLE_OK;
   bool in_multi_ = false;
-  bool done_ = false;
-  bool cancelled_ = false;
   bool session_closed_ = false;
 };
 
@@ -349,10 +335,10 @@ void MultiDriver::sync_watch(Socket& s) {
   for (SocketWatch* w : {&s.read, &s.write}) {
     const bool want = w->write ? s.want_write : s.want_read;
     if (want && !w->armed) {
-      loop_->wait_fd(s.fd, w->write, w);
+      aio::detail::LoopAccess::wait_fd(*loop_, s.fd, w->write, w);
       w->armed = true;
     } else if (!want && w->armed) {
-      loop_->cancel_wait_fd(s.fd, w->write, w);
+      aio::detail::LoopAccess::cancel_wait_fd(*loop_, s.fd, w->write, w);
       w->armed = false;
     }
   }
@@ -361,10 +347,10 @@ void MultiDriver::sync_watch(Socket& s) {
 void MultiDriver::forget(Socket& s) noexcept {
   for (SocketWatch* w : {&s.read, &s.write})
     if (w->armed) {
-      loop_->cancel_wait_fd(s.fd, w->write, w);
+      aio::detail::LoopAccess::cancel_wait_fd(*loop_, s.fd, w->write, w);
       w->armed = false;
     }
-  loop_->forget_fd(s.fd);
+  aio::detail::LoopAccess::forget_fd(*loop_, s.fd);
 }
 
 int MultiDriver::on_timer(CURLM*, long timeout_ms, void* self) noexcept {

@@ -228,11 +228,11 @@ INSTANTIATE_TEST_SUITE_P(
 // A subcommand that does not exist is named, with the ones that do.
 INSTANTIATE_TEST_SUITE_P(
     Subcommands, CliBadInput,
-    testing::Values(BadInput{"bogus", "tandem: unknown subcommand 'bogus'; the subcommands are primes, sumsq, spinner, latency"},
+    testing::Values(BadInput{"bogus", "tandem: unknown subcommand 'bogus'; the subcommands are primes, sumsq, spinner, serve, latency"},
                     BadInput{"PRIMES", "tandem: unknown subcommand 'PRIMES' (did you mean 'primes'?)"},
                     BadInput{"bogus --workers 2", "unknown subcommand 'bogus'"},
                     BadInput{"--bogus", "'--bogus' is not an option of tandem itself"},
-                    BadInput{"", "tandem: a subcommand is required: primes, sumsq, spinner, latency"}));
+                    BadInput{"", "tandem: a subcommand is required: primes, sumsq, spinner, serve, latency"}));
 
 TEST_F(Cli, WithoutASubcommandItShowsTheUsage) {
   auto r = tandem_cli("");

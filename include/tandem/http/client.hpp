@@ -3,6 +3,7 @@
 // A Session keeps one libcurl handle, so consecutive requests to the same host reuse the open
 // connection (HTTP keep-alive), as requests.Session does:
 //
+// ```cpp body
 //   tandem::http::Session session;
 //   tandem::http::Response r = session.get("http://127.0.0.1:8080/jython");
 //   r.raise_for_status();                                   // HTTPError on 4xx/5xx
@@ -12,15 +13,18 @@
 //   o.headers.set("Content-Type", "application/json");
 //   o.timeout = std::chrono::seconds(2);
 //   session.post("http://127.0.0.1:8080/echo", R"({"n": 1})", o);
+// ```
 //
 // Threads: a Session is not thread-safe, by design (neither is requests.Session in practice). Give
 // each thread its own, as the seed's downloader does with threading.local():
 //
+// ```cpp
 //   tandem::http::Session& thread_session() {
 //     thread_local tandem::http::Session session;            // one per thread, made on first use
 //     return session;
 //   }
 //   // pool.map([](const std::string& url) { return thread_session().get(url).body.size(); }, urls);
+// ```
 //
 // Contract:
 // - Redirects are followed (at most 30 by default; TooManyRedirects beyond), and the Response

@@ -3,6 +3,7 @@
 // Requests are coroutines on the tandem aio loop; many run at once on one thread, the way the seed's
 // asyncio downloader does it:
 //
+// ```cpp
 //   tandem::aio::Task<std::size_t> download_site(tandem::http::ClientSession& session, std::string url) {
 //     tandem::http::Response r = co_await session.get(url);
 //     co_return r.body.size();
@@ -14,6 +15,7 @@
 //     auto sizes = co_await tandem::aio::gather(std::move(tasks));
 //   }
 //   // tandem::aio::run(download_all_sites(urls));
+// ```
 //
 // How it runs: libcurl's multi interface is driven by the loop itself. libcurl tells the session
 // which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake it (CURLMOPT_TIMERFUNCTION); the
@@ -26,7 +28,7 @@
 // - Response, RequestOptions, SessionOptions and the errors are the blocking client's (client.hpp),
 //   with the same defaults: redirects followed, certificates verified, 5 minute total timeout.
 // - Connections are kept alive and reused. At most `limit` are open at once (aiohttp's
-//   TCPConnector(limit=100)), at most `limit_per_host` to one host:port (0: no per-host limit);
+//   TCPConnector(limit=100)), at most `limit_per_host` to one host:port (0: no per-host limit),
 //   further requests wait in the session's queue for a free connection.
 // - Cancelling the awaiting task (task.cancel(), aio::timeout, a TaskGroup sibling failing) removes
 //   its transfer from libcurl at once: its connection is closed, no callback of it runs afterwards,

@@ -1,6 +1,8 @@
 // tandem/http/errors.hpp — what an HTTP request can fail with (Python: requests.exceptions,
 // aiohttp.ClientError).
 //
+// ```cpp body
+//   tandem::http::Session session;
 //   try {
 //     auto r = session.get("http://127.0.0.1:8080/dice");
 //     r.raise_for_status();
@@ -10,6 +12,7 @@
 //   } catch (const tandem::http::ConnectionError& e) {  // refused, reset, DNS, TLS, body cut short
 //   } catch (const tandem::http::Error& e) {          // anything else the HTTP layer reports
 //   }
+// ```
 //
 // Every message says what happened and names the method and URL ("GET http://…: connection refused
 // …"). Both clients (the blocking Session and the coroutine ClientSession) throw exactly these.

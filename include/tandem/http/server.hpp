@@ -1,5 +1,6 @@
 // tandem/http/server.hpp — an HTTP/1.1 server on the event loop (Python: aiohttp.web).
 //
+// ```cpp body
 //   namespace web = tandem::http::web;
 //   namespace aio = tandem::aio;
 //   web::Application app;
@@ -13,6 +14,7 @@
 //     co_await aio::sleep(std::chrono::seconds(60));
 //     co_await server.stop();                                      // graceful: see stop()
 //   }());
+// ```
 //
 // What it speaks: HTTP/1.1 with keep-alive and pipelining (requests on one connection are answered one
 // after the other, in order), Content-Length and chunked request bodies (parsed by http-parser, see

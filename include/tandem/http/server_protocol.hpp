@@ -1,6 +1,8 @@
 // tandem/http/server_protocol.hpp — HTTP/1.1 requests and responses, and one connection's protocol
 // state machine without sockets (Python: aiohttp.web's Request/Response, aiohttp's HttpRequestParser).
 //
+// ```cpp body
+//   namespace web = tandem::http::web;
 //   web::ConnectionProtocol protocol;                       // one per connection
 //   protocol.feed("GET /dice HTTP/1.1\r\nHost: x\r\n\r\nGET /jython HTTP/1.1\r\nHost: x\r\n\r\n");
 //   while (protocol.has_request()) {
@@ -9,6 +11,7 @@
 //     web::serialize_response(wire, web::Response::text("hi"), request, request.keep_alive);  // "HTTP/1.1 200 OK..."
 //   }
 //   if (protocol.error()) { /* answer protocol.error()->status, then close */ }
+// ```
 //
 // Parsing is Debian's http-parser (nodejs/http-parser 2.9), not hand-written code. This layer owns no
 // socket, no clock and no coroutine, so that a fuzzer (tests/http/fuzz_server.cpp) can drive exactly the

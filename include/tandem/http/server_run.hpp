@@ -1,6 +1,9 @@
 // tandem/http/server_run.hpp — running a web::Server from plain code: on a thread of its own, in
 // pre-forked worker processes, or until SIGINT/SIGTERM (Python: aiohttp.web.run_app, gunicorn).
 //
+// ```cpp body
+//   namespace web = tandem::http::web;
+//   web::Application app;
 //   // In-process, on its own thread and loop (tests, an embedded fixture):
 //   web::BackgroundServer server(app);                 // app: a web::Application
 //   std::cout << server.url() << '\n';                  // http://127.0.0.1:40123
@@ -11,9 +14,10 @@
 //   web::PreforkServer prefork(&make_app, "", web::ServerConfig{}, 2);
 //   prefork.start();                                   // returns once every worker listens
 //   std::thread supervisor([&] { prefork.run(); });    // restarts workers that die, until stop()
-//   ...
+//   // ... serve until it is time to stop ...
 //   prefork.stop();
 //   supervisor.join();
+// ```
 //
 // Pre-fork design. Each worker is a tandem::Process (spawn start method: a fresh copy of this
 // executable, safe from a threaded parent; daemon, so workers die with the parent even when it is
