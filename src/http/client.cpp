@@ -11,13 +11,6 @@
 namespace tandem::http {
 
 namespace {
-bool same_name(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -26,29 +19,7 @@ std::string_view trim(std::string_view s) noexcept {
 }
 }  // namespace
 
-// ---- Headers, Response ----------------------------------------------------------------------------------
-
-void Headers::set(std::string name, std::string value) {
-  remove(name);
-  add(std::move(name), std::move(value));
-}
-
-std::size_t Headers::remove(std::string_view name) {
-  auto before = fields_.size();
-  std::erase_if(fields_, [&](const Field& f) { return same_name(f.first, name); });
-  return before - fields_.size();
-}
-
-std::optional<std::string> Headers::get(std::string_view name) const {
-  for (const auto& [n, v] : fields_)
-    if (same_name(n, name)) return v;
-  return std::nullopt;
-}
-
-std::string Headers::value_or(std::string_view name, std::string fallback) const {
-  auto v = get(name);
-  return v ? std::move(*v) : std::move(fallback);
-}
+// ---- Response ----------------------------------------------------------------------------------
 
 void Response::raise_for_status() const {
   if (status < 400) return;

@@ -19,7 +19,6 @@ namespace tandem::http::web {
 
 namespace {
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 void append_number(std::string& out, std::uint64_t v) {
   char buf[24];
@@ -33,28 +32,7 @@ bool has_control(std::string_view s) noexcept {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return lower(x) == lower(y);
-         });
-}
-
-// ---- Headers, Response -----------------------------------------------------------------------------
-
-void Headers::set(std::string name, std::string value) {
-  erase(name);
-  add(std::move(name), std::move(value));
-}
-
-std::size_t Headers::erase(std::string_view name) {
-  return std::erase_if(fields_, [&](const Field& f) { return iequals(f.first, name); });
-}
-
-std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& f : fields_)
-    if (iequals(f.first, name)) return std::string_view(f.second);
-  return std::nullopt;
-}
+// ---- Response ---------------------------------------------------------------------------------------------
 
 Response Response::text(std::string body, int status) {
   return bytes(std::move(body), "text/plain; charset=utf-8", status);

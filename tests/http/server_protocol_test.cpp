@@ -170,7 +170,7 @@ TEST(WebHeaders, LookUpIgnoringCaseAndReplace) {
   h.set("AcCePt", "c");
   EXPECT_EQ(h.size(), 1u);
   EXPECT_EQ(h.get("accept").value_or(""), "c");
-  EXPECT_EQ(h.erase("accept"), 1u);
+  EXPECT_EQ(h.remove("accept"), 1u);
   EXPECT_FALSE(h.contains("Accept"));
 }
 

@@ -53,37 +53,9 @@
 #include <vector>
 
 #include "tandem/http/errors.hpp"
+#include "tandem/http/headers.hpp"
 
 namespace tandem::http {
-
-/// HTTP header fields in order, names compared case-insensitively (Python: requests'
-/// CaseInsensitiveDict, aiohttp's CIMultiDict). A name may occur more than once (Set-Cookie).
-class Headers {
- public:
-  using Field = std::pair<std::string, std::string>;
-  Headers() = default;
-  Headers(std::initializer_list<Field> fields) : fields_(fields) {}
-
-  /// Appends a field (an existing one of the same name stays).
-  void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
-  /// Replaces every field called `name` by this one.
-  void set(std::string name, std::string value);
-  /// Removes every field called `name`; returns how many there were.
-  std::size_t remove(std::string_view name);
-  /// The first value of `name`, or nullopt.
-  std::optional<std::string> get(std::string_view name) const;
-  /// The first value of `name`, or `fallback`.
-  std::string value_or(std::string_view name, std::string fallback) const;
-  bool contains(std::string_view name) const { return get(name).has_value(); }
-
-  std::size_t size() const noexcept { return fields_.size(); }
-  bool empty() const noexcept { return fields_.empty(); }
-  std::vector<Field>::const_iterator begin() const noexcept { return fields_.begin(); }
-  std::vector<Field>::const_iterator end() const noexcept { return fields_.end(); }
-
- private:
-  std::vector<Field> fields_;
-};
 
 /// The response to one request (Python: requests.Response). A plain value: copy or move it freely.
 struct Response {

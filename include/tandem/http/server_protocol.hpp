@@ -33,39 +33,17 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/http/headers.hpp"
+
 namespace tandem::http::web {
 
 /// Request line plus headers may take this many bytes; beyond it the answer is 431 (nginx and aiohttp
 /// use 8 KiB as well). One value for the whole process: http-parser keeps its limit in a global.
 inline constexpr std::size_t kMaxHeadSize = 8 * 1024;
 
-/// Header fields in arrival order, looked up case-insensitively (Python: multidict.CIMultiDict).
-class Headers {
- public:
-  using Field = std::pair<std::string, std::string>;
-  Headers() = default;
-  Headers(std::initializer_list<Field> fields) : fields_(fields) {}
-  /// Appends a field (a name may repeat).
-  void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
-  /// Replaces every field named `name` with one field.
-  void set(std::string name, std::string value);
-  /// Removes every field named `name`; returns how many there were.
-  std::size_t erase(std::string_view name);
-  /// The first value of `name`, if any.
-  std::optional<std::string_view> get(std::string_view name) const;
-  bool contains(std::string_view name) const { return get(name).has_value(); }
-  std::size_t size() const noexcept { return fields_.size(); }
-  bool empty() const noexcept { return fields_.empty(); }
-  auto begin() const noexcept { return fields_.begin(); }
-  auto end() const noexcept { return fields_.end(); }
-  std::vector<Field>& fields() noexcept { return fields_; }
-
- private:
-  std::vector<Field> fields_;
-};
-
-/// ASCII case-insensitive equality, as header names compare.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+/// The http layer's one header type (headers.hpp): web::Headers is http::Headers.
+using Headers = tandem::http::Headers;
+using tandem::http::iequals;
 
 /// One parsed request (Python: aiohttp.web.Request, with the body already read).
 struct Request {
