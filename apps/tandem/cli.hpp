@@ -35,5 +35,6 @@ using Runner = std::function<int()>;
 void add_primes(CLI::App& app, Runner& run);
 void add_sumsq(CLI::App& app, Runner& run);
 void add_spinner(CLI::App& app, Runner& run);
+void add_wordcount(CLI::App& app, Runner& run);
 
 }  // namespace tandem::cli

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "mpi_model.hpp"
 
 namespace tandem::cli {
 
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_primes(app, run);
   tandem::cli::add_sumsq(app, run);
   tandem::cli::add_spinner(app, run);
+  tandem::cli::add_wordcount(app, run);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;
@@ -168,7 +170,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return run ? run() : 2;
+    return run ? tandem::cli::run_model_ranks(argc, argv, run) : 2;  // --model mpi: rank 0 runs it
   } catch (const tandem::cli::UsageError& e) {
     const auto* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
     fmt::print(stderr, "tandem {}: {}\n", sub ? sub->get_name() : "", e.what());

@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "lab/primes.hpp"
+#include "mpi_model.hpp"
 #include "tandem/aio/runners.hpp"
 #include "tandem/aio/tasks.hpp"
 #include "tandem/process_pool.hpp"
@@ -28,7 +29,9 @@ struct PrimesOptions {
   bool json = false;
 };
 
-const char* unit_name(const std::string& model) { return model == "processes" ? "processes" : "threads"; }
+const char* unit_name(const std::string& model) {
+  return model == "processes" ? "processes" : model == "mpi" ? "MPI ranks" : "threads";
+}
 
 // The coroutine model: one task per number on one loop thread. is_prime never awaits, so each task
 // runs to the end once started: no overlap, and no speedup, by design.
@@ -103,7 +106,7 @@ int run_primes(const PrimesOptions& o) {
   std::vector<std::uint64_t> numbers;
   for (auto& text : o.numbers) numbers.push_back(parse_positive_u64("NUMBER", text));
   if (numbers.empty()) numbers.assign(lab::kPrimeNumbers.begin(), lab::kPrimeNumbers.end());
-  const unsigned workers = o.workers.empty() ? default_workers() : parse_workers(o.workers);
+  unsigned workers = o.workers.empty() ? default_workers() : parse_workers(o.workers);
   const lab::PrimeCallback row = o.json ? lab::PrimeCallback{} : lab::PrimeCallback{print_row};
   if (o.sweep) {
     if (o.model != "threads" && o.model != "processes")
@@ -127,6 +130,10 @@ int run_primes(const PrimesOptions& o) {
   } else if (o.model == "sequential") {
     if (!o.json) fmt::print("Checking {} numbers sequentially:\n", numbers.size());
     run = lab::check_sequential(numbers, row);
+  } else if (o.model == "mpi") {
+    if (!o.json)
+      fmt::print("Checking {} numbers on MPI ranks ({} odd divisors per task):\n", numbers.size(), lab::kDivisorsPerChunk);
+    run = primes_on_mpi(o.workers.empty() ? 0 : workers, numbers, row, workers);
   } else {
     if (!o.json)
       fmt::print("Checking {} numbers with {} {} ({} odd divisors per task):\n", numbers.size(), workers,
@@ -161,7 +168,7 @@ void add_primes(CLI::App& app, Runner& run) {
   auto o = std::make_shared<PrimesOptions>();
   auto* sub = app.add_subcommand("primes", "Check the seed's 20 numbers (or yours) for primality");
   sub->add_option("--model", o->model, "Execution model")
-      ->check(CLI::IsMember({"sequential", "threads", "processes", "coroutines"}))
+      ->check(CLI::IsMember({"sequential", "threads", "processes", "coroutines", "mpi"}))
       ->capture_default_str();
   sub->add_option("--workers", o->workers, "Workers (default: the cores this process may use)");
   sub->add_flag("--baseline", o->baseline, "Also run sequentially first and report the real speedup");

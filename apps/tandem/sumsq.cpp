@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "lab/sumsq.hpp"
+#include "mpi_model.hpp"
 #include "tandem/process_pool.hpp"
 #include "tandem/thread_pool.hpp"
 
@@ -24,9 +25,11 @@ int run_sumsq(const SumsqOptions& o) {
   const std::uint64_t n = parse_positive_u64("N", o.n);
   if (n > (std::uint64_t{1} << 40))
     throw UsageError(fmt::format("N must be at most 2^40 (the loop would run for hours), got {}", n));
-  const unsigned workers = o.workers.empty() ? default_workers() : parse_workers(o.workers);
+  unsigned workers = o.workers.empty() ? default_workers() : parse_workers(o.workers);
   lab::SumsqRun run;
-  if (o.model == "sequential") {
+  if (o.model == "mpi") {
+    run = sumsq_on_mpi(o.workers.empty() ? 0 : workers, n, workers);
+  } else if (o.model == "sequential") {
     run = lab::sumsq_sequential(n);
   } else if (o.model == "processes") {
     ProcessPoolExecutor pool(workers);
@@ -65,7 +68,7 @@ void add_sumsq(CLI::App& app, Runner& run) {
   auto* sub = app.add_subcommand("sumsq", "Sum of squares below N (the seed's CPU-bound demo)");
   sub->add_option("N", o->n, "Upper bound (exclusive)")->capture_default_str();
   sub->add_option("--model", o->model, "Execution model")
-      ->check(CLI::IsMember({"sequential", "threads", "processes"}))
+      ->check(CLI::IsMember({"sequential", "threads", "processes", "mpi"}))
       ->capture_default_str();
   sub->add_option("--workers", o->workers, "Worker threads (default: the cores this process may use)");
   sub->add_flag("--json", o->json, "Print one JSON document");
