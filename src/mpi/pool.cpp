@@ -48,6 +48,12 @@ struct Runtime {
   std::vector<std::string> args;        // argv[1..], for spawned copies
   std::mutex mutex;
   bool world_pool_active = false;       // guarded by mutex
+  // Workers spawned by a singleton, kept from one pool to the next (guarded by mutex): every spawn is a
+  // chance of Open MPI 4.1's intermittent spawn hang (see spawn_group), so a program spawns once.
+  MPI_Comm group = MPI_COMM_NULL;
+  std::vector<pid_t> group_pids;
+  bool group_in_use = false;
+  std::atomic<std::uint64_t> next_id{1};  // task ids, unique across pools: a late result is recognised
 };
 Runtime runtime;
 
@@ -179,6 +185,75 @@ std::string mpi_error_text(int code) {
   return std::string(text, static_cast<std::size_t>(len));
 }
 
+void say_hello(MPI_Comm comm, std::vector<pid_t>& pids) {
+  // Each worker learns our pid (it leaves if we die) and tells us its own (we watch it).
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    detail::TaskHeader h{detail::kTaskMagic, detail::kHello, static_cast<std::uint64_t>(getpid()), 0, 0, 0};
+    MPI_Send(&h, sizeof h, MPI_BYTE, static_cast<int>(i), kTagTask, comm);
+  }
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    ResultHeader r{};
+    MPI_Recv(&r, sizeof r, MPI_BYTE, static_cast<int>(i), kTagResult, comm, MPI_STATUS_IGNORE);
+    if (r.magic != kResultMagic || r.status != kHelloBack)
+      abort_job(comm, "a spawned worker answered hello with something else (a different executable?)");
+    pids[i] = static_cast<pid_t>(r.id);
+  }
+}
+
+// Spawns n copies of this executable and greets them. Open MPI 4.1 with PMIx 4 (Debian 12's pair) hangs
+// now and then inside MPI_Comm_spawn (openpmix/openpmix#2735, not fixed for 4.1): a child waits in
+// PMIx_Init while the parent waits in the connect. MPI cannot cancel a spawn, so past `limit` a watchdog
+// says so and ends the process (its orted then stops the children) rather than hang.
+void spawn_group(std::size_t n, std::chrono::nanoseconds limit, MPI_Comm& comm, std::vector<pid_t>& pids) {
+  const std::string exe = executable_path();
+  std::vector<char*> args;
+  for (auto& a : runtime.args) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (cv.wait_for(lock, limit, [&] { return done; })) return;
+    std::fprintf(stderr,
+                 "tandem::mpi: spawning %zu worker(s) with MPI_Comm_spawn did not finish in %lld s. Open MPI 4.1 with "
+                 "PMIx 4 hangs in spawn now and then (openpmix/openpmix#2735); MPI cannot cancel it, so this process "
+                 "ends. Start the program under mpirun -n N instead, which does not spawn.\n",
+                 n, static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(limit).count()));
+    std::fflush(stderr);
+    std::_Exit(70);
+  });
+  MPI_Info info;
+  MPI_Info_create(&info);
+  // More workers than this machine's slots is allowed, as with mpirun --oversubscribe.
+  MPI_Info_set(info, "map_by", "slot:OVERSUBSCRIBE");
+  std::vector<int> codes(n, MPI_SUCCESS);
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+  int rc = MPI_Comm_spawn(exe.c_str(), args.data(), static_cast<int>(n), info, 0, MPI_COMM_SELF, &comm, codes.data());
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL);
+  MPI_Info_free(&info);
+  for (int c : codes)
+    if (rc == MPI_SUCCESS && c != MPI_SUCCESS) rc = c;
+  if (rc == MPI_SUCCESS) {
+    pids.assign(n, 0);
+    say_hello(comm, pids);
+  }
+  {
+    std::lock_guard lock(m);
+    done = true;
+    cv.notify_one();
+  }
+  watchdog.join();
+  if (rc != MPI_SUCCESS)
+    throw BrokenExecutor("mpi::PoolExecutor: MPI_Comm_spawn of " + std::to_string(n) + " worker(s) of " + exe +
+                         " failed: " + mpi_error_text(rc));
+}
+
+void release_group(MPI_Comm& comm, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) send_stop(comm, static_cast<int>(i));
+  MPI_Comm_disconnect(&comm);
+}
+
 }  // namespace
 
 int world_rank() noexcept { return runtime.rank; }
@@ -211,6 +286,7 @@ int run_workers_or(int argc, char** argv, const std::function<int()>& main) {
   MPI_Comm_size(MPI_COMM_WORLD, &runtime.size);
   MPI_Comm_dup(MPI_COMM_WORLD, &runtime.world);
   auto finish = [] {
+    if (runtime.group != MPI_COMM_NULL) release_group(runtime.group, runtime.group_pids.size());
     if (runtime.rank == 0)
       for (int r = 1; r < runtime.size; ++r) send_stop(runtime.world, r);
     MPI_Comm_free(&runtime.world);
@@ -254,6 +330,7 @@ struct PoolExecutor::Impl {
   Options options;
   MPI_Comm comm = MPI_COMM_NULL;
   bool spawned = false;
+  bool cached_group = false;  // spawned: the runtime's group (kept after shutdown) or this pool's own
   std::vector<Worker> workers;
 
   std::mutex mutex;
@@ -267,7 +344,6 @@ struct PoolExecutor::Impl {
 
   // The manager thread's own state.
   std::unordered_map<std::uint64_t, InFlight> in_flight;
-  std::uint64_t next_id = 1;
   double avg_ns = -1;  // moving average of the workers' compute time per task; < 0: none seen yet
   std::vector<char> in;
 
@@ -303,7 +379,7 @@ struct PoolExecutor::Impl {
   }
 
   void send(std::unique_ptr<detail::Job> job, std::size_t worker) {
-    const std::uint64_t id = next_id++;
+    const std::uint64_t id = runtime.next_id.fetch_add(1);
     std::memcpy(job->message.data() + offsetof(detail::TaskHeader, id), &id, sizeof id);
     InFlight f;
     f.worker = worker;
@@ -390,6 +466,12 @@ struct PoolExecutor::Impl {
                         std::to_string(w.pid) +
                         ") died; Open MPI 4.1 cannot recover a job that lost a rank (its message above says how it "
                         "died), so this pool is broken. For tasks that may crash, use ProcessPoolExecutor";
+      if (cached_group) {  // the group is lost: the next pool spawns a new one (no disconnect: it would wait)
+        std::lock_guard rt(runtime.mutex);
+        runtime.group = MPI_COMM_NULL;
+        runtime.group_pids.clear();
+        runtime.group_in_use = false;
+      }
       std::deque<std::unique_ptr<detail::Job>> queued;
       {
         std::lock_guard lock(mutex);  // first, so that a submit after a failed future is refused
@@ -451,9 +533,11 @@ struct PoolExecutor::Impl {
       lock.unlock();
       backoff.pause();
     }
-    if (spawned) {
-      for (auto& w : workers) send_stop(comm, w.rank);
-      MPI_Comm_disconnect(&comm);
+    if (spawned && cached_group) {
+      std::lock_guard rt(runtime.mutex);
+      runtime.group_in_use = false;
+    } else if (spawned) {
+      release_group(comm, workers.size());
     } else {
       std::lock_guard rt(runtime.mutex);
       runtime.world_pool_active = false;
@@ -483,38 +567,31 @@ PoolExecutor::PoolExecutor(Options options) : impl_(std::make_unique<Impl>()) {
     for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back({static_cast<int>(i + 1), 0, false, 0});
   } else {
     const std::size_t n = options.max_workers == 0 ? cpu_count() : options.max_workers;
-    const std::string exe = executable_path();
-    std::vector<char*> args;
-    for (auto& a : runtime.args) args.push_back(a.data());
-    args.push_back(nullptr);
-    MPI_Info info;
-    MPI_Info_create(&info);
-    // More workers than this machine's slots is allowed, as with mpirun --oversubscribe.
-    MPI_Info_set(info, "map_by", "slot:OVERSUBSCRIBE");
-    std::vector<int> codes(n, MPI_SUCCESS);
-    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
-    int rc = MPI_Comm_spawn(exe.c_str(), args.data(), static_cast<int>(n), info, 0, MPI_COMM_SELF, &impl_->comm, codes.data());
-    MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL);
-    MPI_Info_free(&info);
-    for (int c : codes)
-      if (rc == MPI_SUCCESS && c != MPI_SUCCESS) rc = c;
-    if (rc != MPI_SUCCESS)
-      throw BrokenExecutor("mpi::PoolExecutor: MPI_Comm_spawn of " + std::to_string(n) + " worker(s) of " + exe +
-                           " failed: " + mpi_error_text(rc));
+    std::vector<pid_t> pids;
+    {
+      std::unique_lock lock(runtime.mutex);
+      if (!runtime.group_in_use) {  // this pool takes the runtime's group, spawning it if needed
+        runtime.group_in_use = true;
+        impl_->cached_group = true;
+        if (runtime.group != MPI_COMM_NULL && runtime.group_pids.size() != n) {
+          release_group(runtime.group, runtime.group_pids.size());  // another size: start afresh
+          runtime.group_pids.clear();
+        }
+        if (runtime.group == MPI_COMM_NULL) {
+          try {
+            spawn_group(n, options.spawn_timeout, runtime.group, runtime.group_pids);
+          } catch (...) {
+            runtime.group_in_use = false;
+            throw;
+          }
+        }
+        impl_->comm = runtime.group;
+        pids = runtime.group_pids;
+      }
+    }
+    if (!impl_->cached_group) spawn_group(n, options.spawn_timeout, impl_->comm, pids);  // a second pool at once
     impl_->spawned = true;
-    for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back({static_cast<int>(i), 0, false, 0});
-    // Hello: each worker learns our pid (it leaves if we die) and tells us its own (we watch it).
-    for (auto& w : impl_->workers) {
-      detail::TaskHeader h{detail::kTaskMagic, detail::kHello, static_cast<std::uint64_t>(getpid()), 0, 0, 0};
-      MPI_Send(&h, sizeof h, MPI_BYTE, w.rank, kTagTask, impl_->comm);
-    }
-    for (auto& w : impl_->workers) {
-      ResultHeader r{};
-      MPI_Recv(&r, sizeof r, MPI_BYTE, w.rank, kTagResult, impl_->comm, MPI_STATUS_IGNORE);
-      if (r.magic != kResultMagic || r.status != kHelloBack)
-        abort_job(impl_->comm, "a spawned worker answered hello with something else (a different executable?)");
-      w.pid = static_cast<pid_t>(r.id);
-    }
+    for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back({static_cast<int>(i), 0, false, pids[i]});
   }
   impl_->manager = std::thread([impl = impl_.get()] { impl->run(); });
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <numeric>
 #include <stdexcept>
@@ -12,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "lab/primes.hpp"
+#include "lab/sumsq.hpp"
+#include "lab/wordcount.hpp"
 #include "tandem/aio.hpp"
 #include "tandem/mpi/pool.hpp"
 
@@ -186,6 +190,25 @@ TEST(MpiPool, RefusesMoreRanksThanMpirunGave) {
   EXPECT_THROW(tandem::mpi::PoolExecutor pool(o), std::invalid_argument);
   tandem::mpi::PoolExecutor pool(two_workers());
   EXPECT_THROW(tandem::mpi::PoolExecutor second(two_workers()), std::logic_error);
+}
+
+TEST(MpiPool, LabWorkloadsGiveTheSequentialAnswers) {
+  tandem::mpi::PoolExecutor pool(two_workers());
+  tandem::lab::WordcountJob job;
+  job.inputs = tandem::lab::split_generated(512 << 10, 5);
+  job.reduce_tasks = 3;
+  EXPECT_EQ(tandem::lab::format_counts(tandem::lab::wordcount_parallel(pool, job)),
+            tandem::lab::format_counts(tandem::lab::wordcount_sequential(job)));
+  EXPECT_EQ(tandem::lab::sumsq_parallel(pool, 100000, 7).sum, tandem::lab::sum_squares_formula(100000));
+  const std::vector<std::uint64_t> numbers = {2, 97, 1000003, 1000001, 999999000001};
+  auto run = tandem::lab::check_parallel(pool, numbers, {}, 1000);
+  auto reference = tandem::lab::check_sequential(numbers);
+  ASSERT_EQ(run.results.size(), numbers.size());
+  for (auto& r : run.results) {
+    auto it = std::find_if(reference.results.begin(), reference.results.end(), [&](auto& x) { return x.n == r.n; });
+    ASSERT_NE(it, reference.results.end());
+    EXPECT_EQ(r.prime, it->prime) << r.n;
+  }
 }
 
 // Run by tests/mpi/expect_job_ends.cmake only (it sets TANDEM_MPI_CRASH_TEST): a worker is killed

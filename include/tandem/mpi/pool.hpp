@@ -15,10 +15,12 @@
 //  * `mpirun -n N prog`: every rank runs main(); run_workers_or() returns main's result on rank 0 and
 //    turns ranks 1..N-1 into workers that serve every PoolExecutor rank 0 makes, one at a time, until
 //    rank 0's main returns (then they return 0 from run_workers_or, without calling main).
-//  * `prog` alone (an MPI singleton): each PoolExecutor spawns Options::max_workers copies of this
-//    executable with MPI_Comm_spawn (same arguments); in them run_workers_or serves that pool and returns
-//    0 once it shuts down. Code before run_workers_or runs in the spawned copies too (like Python's
-//    `if __name__ == "__main__"` guard, keep it free of side effects).
+//  * `prog` alone (an MPI singleton): the first PoolExecutor spawns Options::max_workers copies of this
+//    executable with MPI_Comm_spawn (same arguments), and later pools of the same size reuse them (a
+//    pool made while another runs spawns its own); in them run_workers_or serves the pools and returns 0
+//    when the singleton's main returns. Code before run_workers_or runs in the spawned copies too (like
+//    Python's `if __name__ == "__main__"` guard, keep it free of side effects). Spawned workers must run
+//    on this node (they are watched by pid), which is what a singleton gets.
 //
 // Contract: the Executor concept (executor.hpp), as ProcessPoolExecutor: tasks are plain functions (or
 // captureless lambdas) of the executable, named by their offset in it, so every rank must run the same
@@ -35,8 +37,13 @@
 //    takes no other. If it is still busy when the pool shuts down and Options::shutdown_grace passes,
 //    the job is aborted (MPI_Abort) with a message naming the rank, since it could never finalize.
 //  * A rank that dies (a crash, a signal, exit() in a task) ends the whole job: Open MPI 4.1 has no
-//    fault-tolerant recovery. mpirun then stops every rank and prints which rank died and how ("mpirun
-//    noticed that process rank 1 with PID ... exited on signal 9 (Killed)"); rank 0 does not hang.
+//    fault-tolerant recovery. Under mpirun, mpirun stops every rank and prints which rank died and how
+//    ("mpirun noticed that process rank 1 with PID ... exited on signal 9 (Killed)"). A singleton
+//    outlives its spawned workers: Open MPI prints the same, and the pool, which watches their pids,
+//    fails every pending future with BrokenExecutor naming the rank and pid, and refuses new tasks.
+//  * Spawning: Open MPI 4.1 with PMIx 4 (Debian 12's pair) hangs in MPI_Comm_spawn now and then
+//    (openpmix/openpmix#2735). Past Options::spawn_timeout the process ends with a message saying so;
+//    mpirun -n N, which spawns nothing, is the reliable way to start.
 //    For tasks that may crash, hang or must be killable, use ProcessPoolExecutor: it fails only that
 //    task's future with WorkerCrashed / TimeoutError, replaces the worker and keeps going.
 //  * submit after shutdown throws ShutdownError; a task or result the codec refuses fails with
@@ -167,6 +174,9 @@ class PoolExecutor {
     std::uint32_t prefetch = 16;
     /// How long shutdown waits for a worker still running a timed-out task before MPI_Abort.
     std::chrono::nanoseconds shutdown_grace = std::chrono::seconds(10);
+    /// Singleton only: how long spawning the workers may take before the process ends with a message
+    /// (Open MPI 4.1 with PMIx 4 hangs in MPI_Comm_spawn now and then; see the failure rules).
+    std::chrono::nanoseconds spawn_timeout = std::chrono::seconds(60);
   };
 
   PoolExecutor() : PoolExecutor(Options{}) {}
