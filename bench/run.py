@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,8 +32,8 @@ def py_version():
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def run_json_lines(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def run_json_lines(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -114,6 +115,27 @@ def bench_process_pool(args):
         print_table(f"Process pool, {args.workers} workers, {what}", rates, base)
 
 
+def bench_mpi_pool(args):
+    """tandem::mpi::PoolExecutor vs mpi4py.futures on the same mpirun (1 + workers ranks); skipped
+    without the mpi layer (no bench_mpi_pool) or without mpirun / Debian's python3-mpi4py."""
+    cpp = os.path.join(BIN, "bench_mpi_pool")
+    mpirun = shutil.which("mpirun")
+    if not os.path.exists(cpp) or not mpirun:
+        print("\n(MPI pool table skipped: build with Open MPI installed, and mpirun on PATH)")
+        return
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    launch = [mpirun, "--oversubscribe", "-n", str(args.workers + 1)]
+    rows = run_json_lines(launch + [cpp, str(args.proc_tasks), str(args.proc_items), str(args.reps)], env=env)
+    rows += run_json_lines(launch + ["/usr/bin/python3", "-m", "mpi4py.futures",
+                                     os.path.join(ROOT, "bench", "python", "mpi_pool.py"),
+                                     str(args.py_proc_tasks), str(args.py_proc_items), str(args.reps)], env=env)
+    for mode in ("unbatched", "chunksize 1000"):
+        rates = rates_by_impl([r for r in rows if r["mode"] == mode])
+        base = next(k for k in rates if k.startswith("mpi4py"))
+        what = "round trips (submit -> result)" if mode == "unbatched" else "items through map(echo, range(n), 1000)"
+        print_table(f"MPI pool, mpirun -n {args.workers + 1} ({args.workers} worker ranks), {what}", rates, base)
+
+
 def bench_aio_tasks(args):
     rows, peaks = [], {}  # peaks: impl -> each process's peak RSS (KiB)
 
@@ -180,7 +202,7 @@ def bench_echo(args):
 
 
 BENCHES = {"thread_pool": bench_thread_pool, "fork_join": bench_fork_join, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
-           "echo": bench_echo}
+           "echo": bench_echo, "mpi_pool": bench_mpi_pool}
 
 
 def main():
