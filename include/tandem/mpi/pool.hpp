@@ -49,10 +49,10 @@
 //  * submit after shutdown throws ShutdownError; a task or result the codec refuses fails with
 //    CodecError (in submit) or RemoteError (from the worker).
 //
-// Threading: run_workers_or asks for MPI_THREAD_MULTIPLE and needs at least MPI_THREAD_SERIALIZED:
-// each pool makes all its MPI calls from one manager thread (spawning and the final disconnect from
-// the thread that constructs and destroys it), so user threads may submit freely. Don't make MPI calls
-// of your own while a pool runs.
+// Threading: run_workers_or asks for MPI_THREAD_MULTIPLE (Open MPI 4.1 gives it) and needs at least
+// MPI_THREAD_SERIALIZED: each pool makes its MPI calls from its one manager thread (a spawn, from the
+// thread that constructs it, before that thread starts), so user threads may submit freely; with only
+// SERIALIZED, keep to one pool at a time. Don't make MPI calls of your own while a pool runs.
 #pragma once
 
 #include <chrono>
