@@ -136,6 +136,35 @@ def bench_mpi_pool(args):
         print_table(f"MPI pool, mpirun -n {args.workers + 1} ({args.workers} worker ranks), {what}", rates, base)
 
 
+def bench_wordcount(args):
+    """tandem wordcount (map-reduce, MIT 6.824 lab 1) on a generated corpus under every model: the
+    output must be the same bytes; seconds from the CLI's stderr line (the job, without the start)."""
+    cli = os.path.join(BIN, "tandem")
+    if not os.path.exists(cli):
+        print("\n(wordcount table skipped: no tandem CLI in " + BIN + ")")
+        return
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    mpirun = shutil.which("mpirun")
+    launches = {m: [cli] for m in ("sequential", "threads", "processes")}
+    if mpirun and os.path.exists(os.path.join(BIN, "bench_mpi_pool")):
+        launches["mpi"] = [mpirun, "--oversubscribe", "-n", str(args.workers + 1), cli]
+    times, reference = {}, None
+    for model, launch in launches.items():
+        for _ in range(args.reps):
+            done = subprocess.run(launch + ["wordcount", "--model", model, "--workers", str(args.workers),
+                                            "--generate-mb", str(args.wordcount_mb)],
+                                  check=True, capture_output=True, text=True, env=env)
+            reference = reference or done.stdout
+            if done.stdout != reference:
+                raise SystemExit(f"wordcount --model {model}: output differs from the sequential one")
+            times.setdefault(model, []).append(float(done.stderr.strip().rsplit(" ", 1)[-1].rstrip("s")))
+    base = statistics.median(times["sequential"])
+    print(f"\nwordcount, {args.wordcount_mb} MiB generated corpus, 16 map / 8 reduce tasks, {args.workers} workers "
+          f"(identical output checked)\n| model | median | speedup vs sequential |\n|---|---:|---:|")
+    for model, ts in times.items():
+        print(f"| {model} | {statistics.median(ts):.2f} s | {base / statistics.median(ts):.2f}x |")
+
+
 def bench_aio_tasks(args):
     rows, peaks = [], {}  # peaks: impl -> each process's peak RSS (KiB)
 
@@ -202,7 +231,8 @@ def bench_echo(args):
 
 
 BENCHES = {"thread_pool": bench_thread_pool, "fork_join": bench_fork_join, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
-           "echo": bench_echo, "mpi_pool": bench_mpi_pool}
+           "echo": bench_echo, "mpi_pool": bench_mpi_pool,
+           "wordcount": bench_wordcount}
 
 
 def main():
@@ -225,6 +255,7 @@ def main():
     p.add_argument("--echo-messages", type=int, default=2_000, help="messages per echo connection")
     p.add_argument("--echo-client-threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                    help="load-client threads (default: half the cores; the server's loop is one thread)")
+    p.add_argument("--wordcount-mb", type=int, default=200, help="MiB of generated text for the wordcount table")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")
     args = p.parse_args()
     cores = os.cpu_count()
