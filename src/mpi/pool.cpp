@@ -64,25 +64,31 @@ Runtime runtime;
   std::_Exit(70);
 }
 
-// Waiting without burning a shared core: poll, then yield, then sleep up to `max_sleep`.
+// Waiting without burning a shared core: poll, then yield, then sleep, at most `short_sleep` while the
+// wait is young (work usually follows soon: a sleeping worker would delay the tasks already on their
+// way) and up to `long_sleep` once it has been idle for 50 ms.
 class Backoff {
  public:
-  explicit Backoff(std::chrono::microseconds max_sleep) : max_(max_sleep) {}
+  Backoff(std::chrono::microseconds short_sleep, std::chrono::microseconds long_sleep)
+      : short_(short_sleep), long_(long_sleep) {}
   void reset() noexcept { n_ = 0; }
   void pause() {
+    if (n_ == 0) since_ = Clock::now();
     ++n_;
     if (n_ < 64) return;
     if (n_ < 256) {
       sched_yield();
       return;
     }
-    auto sleep = std::chrono::microseconds(std::min<long long>(max_.count(), 1LL << std::min<unsigned>((n_ - 256) / 8, 20)));
+    const auto cap = Clock::now() - since_ < std::chrono::milliseconds(50) ? short_ : long_;
+    auto sleep = std::chrono::microseconds(std::min<long long>(cap.count(), 1LL << std::min<unsigned>((n_ - 256) / 8, 20)));
     std::this_thread::sleep_for(sleep);
   }
 
  private:
-  std::chrono::microseconds max_;
+  std::chrono::microseconds short_, long_;
   unsigned n_ = 0;
+  Clock::time_point since_;
 };
 
 // ---- the worker's side ----
@@ -92,7 +98,7 @@ bool process_alive(pid_t pid) { return pid <= 0 || kill(pid, 0) == 0 || errno !=
 void serve(MPI_Comm comm, int client) {
   std::vector<char> in;
   ipc::Buffer out;
-  Backoff backoff(std::chrono::microseconds(1000));
+  Backoff backoff(std::chrono::microseconds(50), std::chrono::microseconds(1000));
   pid_t client_pid = 0;  // known to spawned workers (the client says hello); mpirun watches the others
   auto last_check = Clock::now();
   for (;;) {
@@ -488,7 +494,7 @@ struct PoolExecutor::Impl {
   }
 
   void run() {
-    Backoff backoff(std::chrono::microseconds(100));
+    Backoff backoff(std::chrono::microseconds(20), std::chrono::microseconds(100));
     std::optional<Clock::time_point> grace_end;
     auto last_check = Clock::now();
     for (;;) {
