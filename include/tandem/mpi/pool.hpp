@@ -41,11 +41,11 @@
 //    ("mpirun noticed that process rank 1 with PID ... exited on signal 9 (Killed)"). A singleton
 //    outlives its spawned workers: Open MPI prints the same, and the pool, which watches their pids,
 //    fails every pending future with BrokenExecutor naming the rank and pid, and refuses new tasks.
+//    For tasks that may crash, hang or must be killable, use ProcessPoolExecutor: it fails only that
+//    task's future with WorkerCrashed / TimeoutError, replaces the worker and keeps going.
 //  * Spawning: Open MPI 4.1 with PMIx 4 (Debian 12's pair) hangs in MPI_Comm_spawn now and then
 //    (openpmix/openpmix#2735). Past Options::spawn_timeout the process ends with a message saying so;
 //    mpirun -n N, which spawns nothing, is the reliable way to start.
-//    For tasks that may crash, hang or must be killable, use ProcessPoolExecutor: it fails only that
-//    task's future with WorkerCrashed / TimeoutError, replaces the worker and keeps going.
 //  * submit after shutdown throws ShutdownError; a task or result the codec refuses fails with
 //    CodecError (in submit) or RemoteError (from the worker).
 //
