@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,8 +32,8 @@ def py_version():
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def run_json_lines(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def run_json_lines(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -114,6 +115,56 @@ def bench_process_pool(args):
         print_table(f"Process pool, {args.workers} workers, {what}", rates, base)
 
 
+def bench_mpi_pool(args):
+    """tandem::mpi::PoolExecutor vs mpi4py.futures on the same mpirun (1 + workers ranks); skipped
+    without the mpi layer (no bench_mpi_pool) or without mpirun / Debian's python3-mpi4py."""
+    cpp = os.path.join(BIN, "bench_mpi_pool")
+    mpirun = shutil.which("mpirun")
+    if not os.path.exists(cpp) or not mpirun:
+        print("\n(MPI pool table skipped: build with Open MPI installed, and mpirun on PATH)")
+        return
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    launch = [mpirun, "--oversubscribe", "-n", str(args.workers + 1)]
+    rows = run_json_lines(launch + [cpp, str(args.proc_tasks), str(args.proc_items), str(args.reps)], env=env)
+    rows += run_json_lines(launch + ["/usr/bin/python3", "-m", "mpi4py.futures",
+                                     os.path.join(ROOT, "bench", "python", "mpi_pool.py"),
+                                     str(args.py_proc_tasks), str(args.py_proc_items), str(args.reps)], env=env)
+    for mode in ("unbatched", "chunksize 1000"):
+        rates = rates_by_impl([r for r in rows if r["mode"] == mode])
+        base = next(k for k in rates if k.startswith("mpi4py"))
+        what = "round trips (submit -> result)" if mode == "unbatched" else "items through map(echo, range(n), 1000)"
+        print_table(f"MPI pool, mpirun -n {args.workers + 1} ({args.workers} worker ranks), {what}", rates, base)
+
+
+def bench_wordcount(args):
+    """tandem wordcount (map-reduce, MIT 6.824 lab 1) on a generated corpus under every model: the
+    output must be the same bytes; seconds from the CLI's stderr line (the job, without the start)."""
+    cli = os.path.join(BIN, "tandem")
+    if not os.path.exists(cli):
+        print("\n(wordcount table skipped: no tandem CLI in " + BIN + ")")
+        return
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    mpirun = shutil.which("mpirun")
+    launches = {m: [cli] for m in ("sequential", "threads", "processes")}
+    if mpirun and os.path.exists(os.path.join(BIN, "bench_mpi_pool")):
+        launches["mpi"] = [mpirun, "--oversubscribe", "-n", str(args.workers + 1), cli]
+    times, reference = {}, None
+    for model, launch in launches.items():
+        for _ in range(args.reps):
+            done = subprocess.run(launch + ["wordcount", "--model", model, "--workers", str(args.workers),
+                                            "--generate-mb", str(args.wordcount_mb)],
+                                  check=True, capture_output=True, text=True, env=env)
+            reference = reference or done.stdout
+            if done.stdout != reference:
+                raise SystemExit(f"wordcount --model {model}: output differs from the sequential one")
+            times.setdefault(model, []).append(float(done.stderr.strip().rsplit(" ", 1)[-1].rstrip("s")))
+    base = statistics.median(times["sequential"])
+    print(f"\nwordcount, {args.wordcount_mb} MiB generated corpus, 16 map / 8 reduce tasks, {args.workers} workers "
+          f"(identical output checked)\n| model | median | speedup vs sequential |\n|---|---:|---:|")
+    for model, ts in times.items():
+        print(f"| {model} | {statistics.median(ts):.2f} s | {base / statistics.median(ts):.2f}x |")
+
+
 def bench_aio_tasks(args):
     rows, peaks = [], {}  # peaks: impl -> each process's peak RSS (KiB)
 
@@ -180,7 +231,8 @@ def bench_echo(args):
 
 
 BENCHES = {"thread_pool": bench_thread_pool, "fork_join": bench_fork_join, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
-           "echo": bench_echo}
+           "echo": bench_echo, "mpi_pool": bench_mpi_pool,
+           "wordcount": bench_wordcount}
 
 
 def main():
@@ -203,6 +255,7 @@ def main():
     p.add_argument("--echo-messages", type=int, default=2_000, help="messages per echo connection")
     p.add_argument("--echo-client-threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                    help="load-client threads (default: half the cores; the server's loop is one thread)")
+    p.add_argument("--wordcount-mb", type=int, default=200, help="MiB of generated text for the wordcount table")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")
     args = p.parse_args()
     cores = os.cpu_count()

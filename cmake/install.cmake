@@ -19,6 +19,11 @@ if(TARGET tandem_http)
 else()
   set(TANDEM_CONFIG_NEEDS_CURL OFF)
 endif()
+if(TARGET tandem_mpi)
+  set(TANDEM_CONFIG_NEEDS_MPI ON)
+else()
+  set(TANDEM_CONFIG_NEEDS_MPI OFF)
+endif()
 configure_package_config_file(cmake/tandemConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/tandemConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tandem)

@@ -3,13 +3,15 @@
 #   tandem_read_layers(<table>)   sets TANDEM_LAYERS (lowest first) and, per layer,
 #                                 TANDEM_LAYER_<l>_LINKS / TANDEM_LAYER_<l>_HEADERS, plus TANDEM_LAYER_ALLOW
 #                                 (entries "file|included|why"); used by this file and check_layer.cmake.
-#   tandem_add_layers(TABLE <table> ROOT <dir> [PREFIX <p>] [SOURCES_OF <var>])
+#   tandem_add_layers(TABLE <table> ROOT <dir> [PREFIX <p>] [SOURCES_OF <var>] [SKIP <layer>...])
 #       For each layer with sources in <dir>/src/<layer>/ (**/*.cpp): a static library <p><layer> (default
 #       prefix tandem_) linking the layers its row names (PUBLIC; sys PRIVATE, it is internal), with
 #       <dir>/include as its public include directory, and a check step (<p><layer>_layer_check) that
 #       must pass before any of its sources compiles. A layer without sources gets no target. Then
 #       src/<layer>/CMakeLists.txt, when present, is added (third-party dependencies of that layer).
-#       Sets <p>LAYER_TARGETS in the caller to the targets made, lowest first.
+#       Sets <p>LAYER_TARGETS in the caller to the targets made, lowest first. SKIP names optional layers
+#       whose third-party dependency is missing on this machine (mpi without MPI): they get no target,
+#       and nothing may link them (a row naming one in its links fails the configure).
 include_guard(GLOBAL)
 if(NOT CMAKE_SCRIPT_MODE_FILE)
   include(GNUInstallDirs)
@@ -61,7 +63,7 @@ macro(tandem_read_layers table)
 endmacro()
 
 function(tandem_add_layers)
-  cmake_parse_arguments(arg "" "TABLE;ROOT;PREFIX" "" ${ARGN})
+  cmake_parse_arguments(arg "" "TABLE;ROOT;PREFIX" "SKIP" ${ARGN})
   if(NOT arg_PREFIX)
     set(arg_PREFIX tandem_)
   endif()
@@ -70,6 +72,14 @@ function(tandem_add_layers)
   set(made "")
   foreach(layer IN LISTS TANDEM_LAYERS)
     set(target ${arg_PREFIX}${layer})
+    if(layer IN_LIST arg_SKIP)
+      foreach(other IN LISTS TANDEM_LAYERS)
+        if(layer IN_LIST TANDEM_LAYER_${other}_LINKS)
+          message(FATAL_ERROR "layer '${other}' links '${layer}', which is not built on this machine")
+        endif()
+      endforeach()
+      continue()
+    endif()
     file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${arg_ROOT}/src/${layer}/*.cpp)
     if(NOT sources)
       continue()

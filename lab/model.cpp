@@ -1,6 +1,7 @@
 #include "lab/model.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace tandem::lab {
 
@@ -11,6 +12,7 @@ std::string_view name(Model model) noexcept {
     case Model::threads_gil: return "threads-gil";
     case Model::processes: return "processes";
     case Model::coroutines: return "coroutines";
+    case Model::mpi: return "mpi";
   }
   return "?";
 }
@@ -22,6 +24,7 @@ std::string_view singular_name(Model model) noexcept {
     case Model::threads_gil: return "thread-gil";
     case Model::processes: return "process";
     case Model::coroutines: return "coroutine";
+    case Model::mpi: return "mpi";
   }
   return "?";
 }
@@ -43,9 +46,24 @@ Model parse_model(std::string_view text, std::span<const Model> allowed) {
 }
 
 bool has_workers(Model model) noexcept {
-  return model == Model::threads || model == Model::threads_gil || model == Model::processes;
+  return model == Model::threads || model == Model::threads_gil || model == Model::processes || model == Model::mpi;
 }
 
-std::string_view worker_unit(Model model) noexcept { return model == Model::processes ? "processes" : "threads"; }
+std::string_view worker_unit(Model model) noexcept {
+  return model == Model::processes ? "processes" : model == Model::mpi ? "MPI ranks" : "threads";
+}
+
+#ifdef TANDEM_WITH_MPI
+bool mpi_available() noexcept { return true; }
+unsigned mpi_default_workers() {
+  const int size = mpi::world_size();
+  if (size > 1) return static_cast<unsigned>(size - 1);
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores ? cores : 1;
+}
+#else
+bool mpi_available() noexcept { return false; }
+unsigned mpi_default_workers() { return 1; }
+#endif
 
 }  // namespace tandem::lab

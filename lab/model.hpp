@@ -7,6 +7,8 @@
 //   threads-gil   the same pool under an emulated GIL            (CPython's threads: lab/gil.hpp)
 //   processes     a ProcessPoolExecutor, `workers` wide          (concurrent.futures.ProcessPoolExecutor)
 //   coroutines    tasks on one aio event loop                    (asyncio)
+//   mpi           an mpi::PoolExecutor over MPI ranks            (mpi4py.futures.MPIPoolExecutor; only
+//                 when tandem was built with MPI, and the program runs under mpi::run_workers_or)
 //
 // Names are accepted singular or plural everywhere ("thread" / "threads", "thread-gil" /
 // "threads-gil", "process" / "processes", "coroutine" / "coroutines"); name() gives the plural.
@@ -20,7 +22,7 @@
 //   };
 //   int four = tandem::lab::run_model({.model = tandem::lab::Model::threads, .workers = 2}, Squares{});
 //
-// `parallel` runs under threads, threads-gil and processes (the executor is built and shut down
+// `parallel` runs under threads, threads-gil, processes and mpi (the executor is built and shut down
 // around the call); `coroutines()` is optional and runs its own event loop. Running a workload under
 // a model it does not provide throws std::invalid_argument naming both.
 #pragma once
@@ -35,6 +37,9 @@
 #include "lab/gil.hpp"
 #include "tandem/process_pool.hpp"
 #include "tandem/thread_pool.hpp"
+#ifdef TANDEM_WITH_MPI
+#include "tandem/mpi/pool.hpp"
+#endif
 
 namespace tandem::lab {
 
@@ -53,16 +58,17 @@ std::string choices(std::span<const Model> models);
 /// "'fibers' is not one of {sequential,threads,threads-gil,processes,coroutines} (singular or plural)".
 Model parse_model(std::string_view text, std::span<const Model> allowed = kAllModels);
 
-/// Whether the model runs on a pool of `workers` (threads, threads-gil, processes).
+/// Whether the model runs on a pool of `workers` (threads, threads-gil, processes, mpi).
 bool has_workers(Model model) noexcept;
-/// What a worker is under the model: "processes" for processes, "threads" otherwise.
+/// What a worker is under the model: "processes" for processes, "MPI ranks" for mpi, "threads" otherwise.
 std::string_view worker_unit(Model model) noexcept;
 
 struct ModelOptions {
   Model model = Model::threads;
-  unsigned workers = 1;                                       // threads, threads-gil, processes
+  unsigned workers = 1;                                       // threads, threads-gil, processes, mpi
   std::chrono::microseconds switch_interval = kDefaultSwitchInterval;  // threads-gil
   std::string thread_name_prefix = "lab";
+  std::size_t process_ring_bytes = 0;  // processes: each worker's task ring (0: the pool's default, 1 MiB)
 };
 
 /// Runs `workload` under `options.model`: see the header comment for what a workload provides.
@@ -83,7 +89,10 @@ auto run_model(const ModelOptions& options, W&& workload) -> decltype(workload.s
       return workload.parallel(pool, options.workers);
     }
     case Model::processes: {
-      ProcessPoolExecutor pool(options.workers);
+      ProcessPoolExecutor::Options o;
+      o.max_workers = options.workers;
+      if (options.process_ring_bytes) o.ring_bytes = options.process_ring_bytes;
+      ProcessPoolExecutor pool(o);
       return workload.parallel(pool, options.workers);
     }
     case Model::coroutines:
@@ -91,6 +100,17 @@ auto run_model(const ModelOptions& options, W&& workload) -> decltype(workload.s
         return workload.coroutines();
       else
         throw unsupported();
+    case Model::mpi: {
+#ifdef TANDEM_WITH_MPI
+      mpi::PoolExecutor::Options o;
+      o.max_workers = options.workers;
+      mpi::PoolExecutor pool(o);
+      return workload.parallel(pool, static_cast<unsigned>(pool.max_workers()));
+#else
+      throw std::invalid_argument(
+          "--model mpi: this tandem was built without MPI (install openmpi-bin libopenmpi-dev, then rebuild)");
+#endif
+    }
   }
   throw unsupported();
 }

@@ -39,5 +39,6 @@ void add_primes(CLI::App& app, Runner& run);
 void add_sumsq(CLI::App& app, Runner& run);
 void add_spinner(CLI::App& app, Runner& run);
 void add_latency(CLI::App& app, Runner& run);
+void add_wordcount(CLI::App& app, Runner& run);
 
 }  // namespace tandem::cli

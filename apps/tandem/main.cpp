@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "mpi_model.hpp"
 
 namespace tandem::cli {
 void add_serve(CLI::App& app, Runner& run);  // serve.cpp
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_spinner(app, run);
   tandem::cli::add_serve(app, run);
   tandem::cli::add_latency(app, run);
+  tandem::cli::add_wordcount(app, run);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;
@@ -200,7 +202,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const int code = run ? run() : 2;
+    const int code = run ? tandem::cli::run_model_ranks(argc, argv, run) : 2;  // --model mpi: rank 0 runs it
     return code == 0 ? stdout_written() : code;
   } catch (const tandem::cli::UsageError& e) {
     const auto* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();

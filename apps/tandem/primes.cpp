@@ -201,7 +201,9 @@ int run_primes(const PrimesOptions& o) {
   if (plan.numbers.empty()) plan.numbers.assign(lab::kPrimeNumbers.begin(), lab::kPrimeNumbers.end());
   plan.model.model = lab::parse_model(o.model);
   plan.model.thread_name_prefix = "primes";
-  plan.model.workers = o.workers.empty() ? default_workers() : parse_workers(o.workers);
+  plan.model.workers = !o.workers.empty()                    ? parse_workers(o.workers)
+                    : plan.model.model == lab::Model::mpi ? lab::mpi_default_workers()
+                                                      : default_workers();
   plan.model.switch_interval = parse_switch_interval(o.switch_interval);
   plan.measure = parse_measure_options(o.measure);
 

@@ -14,8 +14,8 @@ namespace tandem::cli {
 namespace {
 
 // sumsq has no coroutine version: a loop that never awaits gains nothing from an event loop.
-constexpr std::array<lab::Model, 4> kSumsqModels = {lab::Model::sequential, lab::Model::threads,
-                                                    lab::Model::threads_gil, lab::Model::processes};
+constexpr std::array<lab::Model, 5> kSumsqModels = {lab::Model::sequential, lab::Model::threads,
+                                                    lab::Model::threads_gil, lab::Model::processes, lab::Model::mpi};
 
 struct SumsqOptions {
   std::string n = "100000000";
@@ -33,7 +33,9 @@ int run_sumsq(const SumsqOptions& o) {
     throw UsageError(fmt::format("N must be at most 2^40 (the loop would run for hours), got {}", n));
   lab::ModelOptions model;
   model.model = lab::parse_model(o.model, kSumsqModels);
-  model.workers = o.workers.empty() ? default_workers() : parse_workers(o.workers);
+  model.workers = !o.workers.empty()                    ? parse_workers(o.workers)
+                    : model.model == lab::Model::mpi ? lab::mpi_default_workers()
+                                                      : default_workers();
   model.switch_interval = parse_switch_interval(o.switch_interval);
   model.thread_name_prefix = "sumsq";
   const auto measure_options = parse_measure_options(o.measure);

@@ -175,7 +175,7 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"primes 18446744073709551616", "got '18446744073709551616'"},
                     BadInput{"primes 3.5", "got '3.5'"},
                     BadInput{"primes --model fibers",
-                             "--model: 'fibers' is not one of {sequential,threads,threads-gil,processes,coroutines} "
+                             "--model: 'fibers' is not one of {sequential,threads,threads-gil,processes,coroutines,mpi} "
                              "(singular or plural)"},
                     BadInput{"primes --sweep --model sequential", "--sweep compares worker counts"},
                     BadInput{"sumsq --model coroutines", "'coroutines' is not a model of this program"},
@@ -188,6 +188,10 @@ INSTANTIATE_TEST_SUITE_P(
                     BadInput{"spinner --slow-callback-ms -5",
                              "--slow-callback-ms must be a whole number from 0 to 3600000, got '-5'"},
                     BadInput{"spinner --model fiber", "--model: 'fiber' is not one of {thread,thread-gil,process,coroutine}"},
+                    BadInput{"wordcount --model fibers", "--model: 'fibers' is not one of {sequential,threads,processes,mpi}"},
+                    BadInput{"wordcount /nonexistent/words.txt", "cannot read /nonexistent/words.txt"},
+                    BadInput{"wordcount --map-tasks 0", "--map-tasks must be a whole number from 1 to 100000, got '0'"},
+                    BadInput{"wordcount --reduce-tasks x", "--reduce-tasks must be a whole number from 1 to 10000, got 'x'"},
                     BadInput{"sumsq -1", "sumsq"},
                     BadInput{"sumsq 2000000000000", "N must be at most 2^40"},
                     BadInput{"spinner --seconds never", "--seconds must be a number from 0 to 3600, got 'never'"},
