@@ -43,10 +43,16 @@
 
 namespace tandem::lab {
 
-enum class Model { sequential, threads, threads_gil, processes, coroutines };
+enum class Model { sequential, threads, threads_gil, processes, coroutines, mpi };
 
-inline constexpr std::array<Model, 5> kAllModels = {Model::sequential, Model::threads, Model::threads_gil,
-                                                    Model::processes, Model::coroutines};
+inline constexpr std::array<Model, 6> kAllModels = {Model::sequential, Model::threads, Model::threads_gil,
+                                                    Model::processes, Model::coroutines, Model::mpi};
+
+/// Whether this build has the mpi model (tandem built with the optional mpi layer).
+bool mpi_available() noexcept;
+/// The workers `--model mpi` gets when none are asked for: every rank but the client's under mpirun,
+/// the cores when a singleton spawns its workers.
+unsigned mpi_default_workers();
 
 /// The plural name: "sequential", "threads", "threads-gil", "processes", "coroutines".
 std::string_view name(Model model) noexcept;

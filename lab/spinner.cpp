@@ -96,7 +96,8 @@ SpinnerReport run_spinner(Model model, std::ostream& out, const SpinnerOptions& 
     case Model::threads_gil: return spinner_thread_gil(out, options);
     case Model::processes: return spinner_process(out, options);
     case Model::coroutines: return spinner_coroutine(out, options);
-    case Model::sequential: break;
+    case Model::sequential:
+    case Model::mpi: break;
   }
   throw std::invalid_argument("the spinner runs under " + choices(kSpinnerModels) + ", not " +
                               std::string(name(model)));
