@@ -308,15 +308,29 @@ def wait_for_port(port, proc, timeout=10.0):
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def fetch_when_up(url, name, timeout=10.0):
+    """The body at url, retried while the server starts (pre-fork workers bind after the URL is printed)."""
+    import urllib.error
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return urllib.request.urlopen(url).read()
+        except urllib.error.URLError as e:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} does not answer at {url}: {e}") from e
+            time.sleep(0.05)
+
+
 def bench_http_server(args):
     """Requests/s of one wrk client against each server's 277-byte /dice, no latency."""
     import tempfile
-    import urllib.request
     results, port = {}, 18800
     tmp = tempfile.mkdtemp(prefix="tandem-bench-nginx-")
+    os.chmod(tmp, 0o755)  # nginx's worker may run as another user (nobody, when started by root)
     try:
         probe, base = start_tandem_serve([])
-        dice = urllib.request.urlopen(base + "/dice").read()
+        dice = fetch_when_up(base + "/dice", "tandem serve")
         stop(probe)
         os.makedirs(os.path.join(tmp, "www"))
         with open(os.path.join(tmp, "www", "dice"), "wb") as f:
@@ -342,7 +356,7 @@ def bench_http_server(args):
                     wait_for_port(port, proc)
                     base = f"http://127.0.0.1:{port}"
                 try:
-                    body = urllib.request.urlopen(base + "/dice").read()
+                    body = fetch_when_up(base + "/dice", name)
                     if len(body) != 277:
                         raise RuntimeError(f"{name} served {len(body)} bytes, not 277")
                     results.setdefault(name, []).append(wrk(base + "/dice", args))
