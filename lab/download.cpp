@@ -214,7 +214,7 @@ std::size_t kept_in_flight(std::size_t url_count) {
     cap = lim.rlim_cur > 258 ? static_cast<std::size_t>((lim.rlim_cur - 256) / 2) : 1;
   else if (lim.rlim_cur == RLIM_INFINITY)
     cap = url_count;
-  return std::max<std::size_t>(1, std::min(url_count, cap));
+  return std::max<std::size_t>(1, std::min({url_count, cap, kMaxDefaultInFlight}));
 }
 
 std::size_t default_download_workers(DownloadModel model, std::size_t url_count) {

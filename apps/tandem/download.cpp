@@ -113,7 +113,7 @@ void add_download(CLI::App& app, Runner& run) {
                                        "with --url, the URLs repeated to this count");
   sub->add_option("--workers", o->workers,
                   "Threads (default 5, the seed's), processes (default: the CPUs) or, for coroutines, "
-                  "connections open at once (default: all sites, within the descriptor limit)");
+                  "connections open at once (default: all sites, at most 2,000 and within the descriptor limit)");
   sub->add_option("--latency", o->latency, "The embedded server holds each answer back this long: 100ms, 0.1s, 0")
       ->capture_default_str();
   sub->add_option("--url", o->urls, "Download these URLs (http or https) instead of the embedded sites");

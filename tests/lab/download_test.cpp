@@ -51,6 +51,8 @@ TEST(DownloadModels, DefaultWorkersAreTheSeeds) {
   EXPECT_GE(lab::default_download_workers(DownloadModel::processes, 160), 1u);
   EXPECT_EQ(lab::default_download_workers(DownloadModel::coroutines, 160), 160u);  // all in flight
   EXPECT_EQ(lab::kept_in_flight(0), 1u);
+  EXPECT_LE(lab::kept_in_flight(10'000), lab::kMaxDefaultInFlight);
+  EXPECT_GE(lab::kept_in_flight(10'000), 1u);
 }
 
 TEST_P(EveryModel, DownloadsTheSeedsSitesWithTheirSizes) {
