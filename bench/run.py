@@ -4,10 +4,13 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TANDEM_BENCH_BIN", os.path.join(ROOT, "build", "release", "bin"))
@@ -230,9 +233,208 @@ def bench_echo(args):
         print(f"| {name} | {fmt_rate(med[name])} | {p50:.0f} µs | {p99:.0f} µs | {med[name] / med['uvloop']:.2f}x |")
 
 
+def start_tandem_serve(extra):
+    """`tandem serve --port 0 ...` in the background; returns (process, base URL) once it listens."""
+    proc = subprocess.Popen([os.path.join(BIN, "tandem"), "serve", "--port", "0"] + extra, stdout=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"(http://[0-9.]+:\d+)", line)
+    if not m:
+        proc.terminate()
+        proc.wait()
+        raise RuntimeError(f"tandem serve did not start: {line!r}")
+    return proc, m.group(1)
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def fmt_s(seconds):
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def bench_download(args):
+    """The seed's downloader at --download-latency against one `tandem serve`: tandem's four models beside
+    requests and aiohttp. A row whose expected time (sites x latency / concurrency) passes
+    --download-max-seconds is skipped and says so; rows expected over 5 s run once."""
+    latency = args.download_latency_ms / 1000
+    server, base = start_tandem_serve(["--latency", f"{args.download_latency_ms}ms"])
+    urls = [base + "/jython", base + "/dice"]
+    tandem = os.path.join(BIN, "tandem")
+    cores = os.cpu_count() or 1
+    try:
+        for n in args.download_sites:
+            rows = [  # (name, concurrency for the estimate, command); tandem's print "Downloaded N in X seconds"
+                ("tandem sync", 1, [tandem, "download", "--model", "sync"]),
+                ("tandem threads (5)", 5, [tandem, "download", "--model", "threads", "--workers", "5"]),
+                ("tandem threads (100)", 100, [tandem, "download", "--model", "threads", "--workers", "100"]),
+                (f"tandem processes ({cores})", cores, [tandem, "download", "--model", "processes"]),
+                (f"tandem coroutines (default: {min(n, 2000):,} in flight)", min(n, 2000),
+                 [tandem, "download", "--model", "coroutines"]),
+                ("requests (sync)", 1, [PY, os.path.join(ROOT, "bench", "python", "download.py"), "sync", str(n), "1"]),
+            ]
+            if n > 2000:  # past the default's cap (lab::kMaxDefaultInFlight): every request at once
+                rows.append((f"tandem coroutines (all {n:,} in flight)", n,
+                             [tandem, "download", "--model", "coroutines", "--workers", str(n)]))
+            for w in (5, 100):
+                rows.append((f"requests + ThreadPoolExecutor({w})", w,
+                             [PY, os.path.join(ROOT, "bench", "python", "download.py"), "threads", str(n), str(w)]))
+            for flavour, limit in (("asyncio", 100), ("uvloop", 100), ("uvloop", 0)):
+                rows.append((f"aiohttp on {flavour}, limit {limit or 'none'}" + (" (default)" if limit else ""),
+                             min(n, limit or n),
+                             [PY, os.path.join(ROOT, "bench", "python", "download.py"), flavour, str(n), str(limit)]))
+            times, skipped = {}, []
+            for name, concurrency, cmd in rows:
+                expected = -(-n // concurrency) * latency
+                if expected > args.download_max_seconds:
+                    skipped.append(f"{name} (~{expected:.0f} s)")
+                    continue
+                reps = 1 if expected > 5 else args.download_reps
+                for _ in range(reps):
+                    if cmd[0] == tandem:
+                        out = subprocess.run(cmd + ["--sites", str(n), "--url", urls[0], "--url", urls[1]], check=True,
+                                             capture_output=True, text=True).stdout
+                        seconds = float(re.search(r"Downloaded \d+ in ([0-9.]+) seconds", out).group(1))
+                    else:
+                        seconds = run_json_lines(cmd + urls)[0]["seconds"]
+                    times.setdefault(name, []).append(seconds)
+            med = {k: statistics.median(v) for k, v in times.items()}
+            coro = next(k for k in med if k.startswith("tandem coroutines (default"))
+            aio = "aiohttp on asyncio, limit 100 (default)"
+            print(f"\nDownloads: {n:,} sites (the seed's /jython and /dice in turn) at {args.download_latency_ms} ms "
+                  f"latency from `tandem serve`; median (min .. max) of the runs, lower is better; {cores} cores")
+            print(f"| implementation | median | min .. max | runs | vs {aio} | / tandem coroutines |")
+            print("|---|---:|---:|---:|---:|---:|")
+            for name, m in sorted(med.items(), key=lambda kv: kv[1]):
+                vs = f"{med[aio] / m:.2f}x" if aio in med else "-"
+                print(f"| {name} | {fmt_s(m)} | {fmt_s(min(times[name]))} .. {fmt_s(max(times[name]))} | "
+                      f"{len(times[name])} | {vs} | {m / med[coro]:.1f}x |")
+            if skipped:
+                print(f"Skipped (expected over {args.download_max_seconds:g} s): {', '.join(skipped)}")
+    finally:
+        stop(server)
+
+
+def wrk(url, args):
+    """requests/s and p99 latency (ms) of `wrk -t1 -c50 -d5s --latency url`."""
+    out = subprocess.run(["wrk", f"-t{args.wrk_threads}", f"-c{args.wrk_connections}", f"-d{args.wrk_seconds}s",
+                          "--latency", url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+    value, unit = re.search(r"\n\s+99%\s+([0-9.]+)(us|ms|s)\b", out).groups()
+    p99_ms = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: [^\n]*", out)
+    if errors:
+        raise RuntimeError(f"wrk saw errors against {url}: {errors.group(0)}")
+    return rps, p99_ms
+
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  server {{ listen 127.0.0.1:{port}; root {d}/www; location / {{ default_type text/html; }} }}
+}}
+"""
+
+
+def wait_for_port(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def fetch_when_up(url, name, timeout=10.0):
+    """The body at url, retried while the server starts (pre-fork workers bind after the URL is printed)."""
+    import urllib.error
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return urllib.request.urlopen(url).read()
+        except urllib.error.URLError as e:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} does not answer at {url}: {e}") from e
+            time.sleep(0.05)
+
+
+def bench_http_server(args):
+    """Requests/s of one wrk client against each server's 277-byte /dice, no latency."""
+    import tempfile
+    results, port = {}, 18800
+    tmp = tempfile.mkdtemp(prefix="tandem-bench-nginx-")
+    os.chmod(tmp, 0o755)  # nginx's worker may run as another user (nobody, when started by root)
+    try:
+        probe, base = start_tandem_serve([])
+        dice = fetch_when_up(base + "/dice", "tandem serve")
+        stop(probe)
+        os.makedirs(os.path.join(tmp, "www"))
+        with open(os.path.join(tmp, "www", "dice"), "wb") as f:
+            f.write(dice)
+        for _ in range(args.reps_server):
+            for name in ("tandem serve (1 process)", "tandem serve --processes 2", "aiohttp.web (asyncio)",
+                         "aiohttp.web (uvloop)", "nginx (1 worker, static file)"):
+                port += 1
+                if name.startswith("tandem"):
+                    proc, base = start_tandem_serve(["--processes", "2"] if "2" in name else [])
+                elif name.startswith("aiohttp"):
+                    proc = subprocess.Popen([PY, os.path.join(ROOT, "bench", "python", "web_server.py"), str(port),
+                                             "uvloop" if "uvloop" in name else "asyncio"], stdout=subprocess.PIPE,
+                                            text=True)
+                    if proc.stdout.readline().strip() != "ready":
+                        raise RuntimeError("aiohttp.web did not start")
+                    base = f"http://127.0.0.1:{port}"
+                else:
+                    conf = os.path.join(tmp, "nginx.conf")
+                    with open(conf, "w") as f:
+                        f.write(NGINX_CONF.format(d=tmp, port=port))
+                    proc = subprocess.Popen(["nginx", "-p", tmp, "-c", conf], stderr=subprocess.DEVNULL)
+                    wait_for_port(port, proc)
+                    base = f"http://127.0.0.1:{port}"
+                try:
+                    body = fetch_when_up(base + "/dice", name)
+                    if len(body) != 277:
+                        raise RuntimeError(f"{name} served {len(body)} bytes, not 277")
+                    results.setdefault(name, []).append(wrk(base + "/dice", args))
+                finally:
+                    stop(proc)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    med = {n: statistics.median(r[0] for r in rs) for n, rs in results.items()}
+    base = "aiohttp.web (asyncio)"
+    print(f"\nHTTP server: wrk -t{args.wrk_threads} -c{args.wrk_connections} -d{args.wrk_seconds}s on loopback, "
+          f"GET /dice (277 bytes), keep-alive, no latency; median (min .. max) of {args.reps_server} runs; "
+          f"{os.cpu_count()} cores shared by the server and wrk")
+    print(f"| server | requests/s | min .. max | p99 latency | vs {base} | vs nginx |")
+    print("|---|---:|---:|---:|---:|---:|")
+    nginx = med.get("nginx (1 worker, static file)")
+    for name, m in sorted(med.items(), key=lambda kv: -kv[1]):
+        rs = [r[0] for r in results[name]]
+        p99 = statistics.median(r[1] for r in results[name])
+        print(f"| {name} | {fmt_rate(m)} | {fmt_rate(min(rs))} .. {fmt_rate(max(rs))} | {p99:.2f} ms | "
+              f"{m / med[base]:.1f}x | {m / nginx:.2f}x |")
+
+
 BENCHES = {"thread_pool": bench_thread_pool, "fork_join": bench_fork_join, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
            "echo": bench_echo, "mpi_pool": bench_mpi_pool,
-           "wordcount": bench_wordcount}
+           "wordcount": bench_wordcount, "download": bench_download, "http_server": bench_http_server}
 
 
 def main():
@@ -256,8 +458,24 @@ def main():
     p.add_argument("--echo-client-threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                    help="load-client threads (default: half the cores; the server's loop is one thread)")
     p.add_argument("--wordcount-mb", type=int, default=200, help="MiB of generated text for the wordcount table")
+    p.add_argument("--download-sites", type=int, nargs="+", default=[160, 1_000, 10_000],
+                   help="site counts of the download tables")
+    p.add_argument("--download-latency-ms", type=int, default=100, help="tandem serve --latency for downloads")
+    p.add_argument("--download-reps", type=int, default=3, help="runs per download row expected under 5 s")
+    p.add_argument("--download-max-seconds", type=float, default=60,
+                   help="skip download rows expected to take longer (sites x latency / concurrency)")
+    p.add_argument("--reps-server", type=int, default=3, help="wrk runs per server")
+    p.add_argument("--wrk-threads", type=int, default=1)
+    p.add_argument("--wrk-connections", type=int, default=50)
+    p.add_argument("--wrk-seconds", type=int, default=5)
+    p.add_argument("--quick", action="store_true",
+                   help="download and server tables in about a minute: 160 and 1,000 sites, rows under 10 s, "
+                        "one run each, 2 s of wrk")
     p.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these tables")
     args = p.parse_args()
+    if args.quick:
+        args.download_sites, args.download_max_seconds, args.download_reps = [160, 1_000], 10, 1
+        args.reps_server, args.wrk_seconds = 1, 2
     cores = os.cpu_count()
     print(f"machine: {cores} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
           f"{sys.implementation.name} {platform.python_version()}")

@@ -19,6 +19,7 @@
 
 namespace tandem::cli {
 void add_serve(CLI::App& app, Runner& run);  // serve.cpp
+void add_download(CLI::App& app, Runner& run);  // download.cpp
 }
 
 namespace tandem::cli {
@@ -189,6 +190,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_serve(app, run);
   tandem::cli::add_latency(app, run);
   tandem::cli::add_wordcount(app, run);
+  tandem::cli::add_download(app, run);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;
