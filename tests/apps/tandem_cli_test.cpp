@@ -311,7 +311,7 @@ TEST_F(Cli, AWriteErrorOnStdoutExitsNonZeroAndSaysSo) {
 TEST_F(Cli, HelpShowsNumbersAndTheChoicesOfEveryEnumOption) {
   auto r = tandem_cli("primes --help");
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("--model MODEL:{sequential,threads,threads-gil,processes,coroutines}=threads"), std::string::npos)
+  EXPECT_NE(r.out.find("--model MODEL:{sequential,threads,threads-gil,processes,coroutines,mpi}=threads"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("--workers UINT"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--runs UINT=5"), std::string::npos) << r.out;
