@@ -23,16 +23,6 @@ namespace tandem::lab {
 
 namespace {
 
-struct ModelName {
-  DownloadModel model;
-  std::string_view plural;
-  std::string_view singular;
-};
-constexpr ModelName kNames[] = {{DownloadModel::sync, "sync", "sync"},
-                                {DownloadModel::threads, "threads", "thread"},
-                                {DownloadModel::processes, "processes", "process"},
-                                {DownloadModel::coroutines, "coroutines", "coroutine"}};
-
 std::size_t cpu_count() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
@@ -179,24 +169,6 @@ DownloadRun run_coroutines(const std::vector<std::string>& urls, const OnRead& o
 
 }  // namespace
 
-std::string_view to_string(DownloadModel model) noexcept {
-  for (const auto& n : kNames)
-    if (n.model == model) return n.plural;
-  return "unknown";
-}
-
-std::optional<DownloadModel> parse_download_model(std::string_view name) noexcept {
-  for (const auto& n : kNames)
-    if (name == n.plural || name == n.singular) return n.model;
-  return std::nullopt;
-}
-
-std::string download_model_names() {
-  std::string names;
-  for (const auto& n : kNames) names += (names.empty() ? "" : ", ") + std::string(n.plural);
-  return names;
-}
-
 std::vector<std::string> seed_sites(const std::string& base_url, std::size_t count) {
   std::vector<std::string> urls;
   urls.reserve(count);
@@ -217,30 +189,30 @@ std::size_t kept_in_flight(std::size_t url_count) {
   return std::max<std::size_t>(1, std::min({url_count, cap, kMaxDefaultInFlight}));
 }
 
-std::size_t default_download_workers(DownloadModel model, std::size_t url_count) {
+std::size_t default_download_workers(Model model, std::size_t url_count) {
   switch (model) {
-    case DownloadModel::sync: return 1;
-    case DownloadModel::threads: return 5;
-    case DownloadModel::processes: return cpu_count();
-    case DownloadModel::coroutines: return kept_in_flight(url_count);
+    case Model::threads: return 5;
+    case Model::processes: return cpu_count();
+    case Model::coroutines: return kept_in_flight(url_count);
+    default: return 1;
   }
-  return 1;
 }
 
-DownloadRun download_all_sites(DownloadModel model, const std::vector<std::string>& urls, std::size_t workers,
+DownloadRun download_all_sites(Model model, const std::vector<std::string>& urls, std::size_t workers,
                                const OnRead& on_read) {
-  if (parse_download_model(to_string(model)) != model)
-    throw std::invalid_argument("download_all_sites: not a DownloadModel value");
+  if (std::ranges::find(kDownloadModels, model) == kDownloadModels.end())
+    throw std::invalid_argument("the downloader runs under " + choices(kDownloadModels) + ", not " +
+                                std::string(name(model)));
   DownloadRun run;
   run.model = model;
-  run.workers = model == DownloadModel::sync ? 1 : workers != 0 ? workers : default_download_workers(model, urls.size());
+  run.workers = model == Model::sequential ? 1 : workers != 0 ? workers : default_download_workers(model, urls.size());
   run.bytes.assign(urls.size(), 0);
   const auto t0 = Clock::now();
   switch (model) {
-    case DownloadModel::sync: run = run_sync(urls, on_read, std::move(run)); break;
-    case DownloadModel::threads: run = run_threads(urls, on_read, std::move(run)); break;
-    case DownloadModel::processes: run = run_processes(urls, on_read, std::move(run)); break;
-    case DownloadModel::coroutines: run = run_coroutines(urls, on_read, std::move(run)); break;
+    case Model::threads: run = run_threads(urls, on_read, std::move(run)); break;
+    case Model::processes: run = run_processes(urls, on_read, std::move(run)); break;
+    case Model::coroutines: run = run_coroutines(urls, on_read, std::move(run)); break;
+    default: run = run_sync(urls, on_read, std::move(run)); break;
   }
   run.seconds = seconds_since(t0);
   for (std::size_t b : run.bytes) run.total += b;

@@ -3,11 +3,11 @@
 //
 //   tandem::lab::FixtureServer sites(std::chrono::milliseconds(100));
 //   auto urls = tandem::lab::seed_sites(sites.url(), 160);          // /jython, /dice, … as the seed's list × 80
-//   auto run = tandem::lab::download_all_sites(tandem::lab::DownloadModel::coroutines, urls);
+//   auto run = tandem::lab::download_all_sites(tandem::lab::Model::coroutines, urls);
 //   std::printf("Downloaded %zu in %f seconds\n", run.bytes.size(), run.seconds);
 //
-// The models, each the seed's program:
-// - sync: one http::Session, one request after the other (requests.Session).
+// The models (lab::Model, model.hpp; the seed's "sync" is Model::sequential), each the seed's program:
+// - sequential ("sync"): one http::Session, one request after the other (requests.Session).
 // - threads: a ThreadPoolExecutor of `workers` threads (default 5, the seed's max_workers=5), one
 //   Session per worker thread in a thread_local (the seed's threading.local()).
 // - processes: a ProcessPoolExecutor of `workers` processes (default: the CPUs, as the seed's Pool());
@@ -27,6 +27,7 @@
 // left running).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -35,26 +36,15 @@
 #include <string_view>
 #include <vector>
 
+#include "lab/model.hpp"
 #include "tandem/errors.hpp"
 
 namespace tandem::lab {
 
-/// The seed's four versions of download_all_sites.
-enum class DownloadModel { sync, threads, processes, coroutines };
-
-/// All four, in the seed's order (the table of `tandem download --model all`).
-inline constexpr DownloadModel kDownloadModels[] = {DownloadModel::sync, DownloadModel::threads,
-                                                    DownloadModel::processes, DownloadModel::coroutines};
-
-/// "sync", "threads", "processes", "coroutines".
-std::string_view to_string(DownloadModel model) noexcept;
-
-/// The model named `name`, singular or plural ("thread"/"threads", "process"/"processes",
-/// "coroutine"/"coroutines", "sync"); nullopt for anything else. Case-sensitive, as the CLI's names.
-std::optional<DownloadModel> parse_download_model(std::string_view name) noexcept;
-
-/// The names parse_download_model accepts, for messages: "sync, threads, processes, coroutines".
-std::string download_model_names();
+/// The models the downloader runs under, in the seed's order (the table of `tandem download --model
+/// all`): sequential (the seed's sync), threads, processes, coroutines.
+inline constexpr std::array<Model, 4> kDownloadModels = {Model::sequential, Model::threads, Model::processes,
+                                                         Model::coroutines};
 
 /// The seed's site list: `count` URLs alternating base_url + "/jython" and base_url + "/dice"
 /// (the seed's two sites × 80 for count = 160).
@@ -71,8 +61,8 @@ class DownloadError : public Error {
 };
 
 struct DownloadRun {
-  DownloadModel model = DownloadModel::sync;
-  std::size_t workers = 1;          ///< threads, processes or connections actually used (sync: 1)
+  Model model = Model::sequential;
+  std::size_t workers = 1;          ///< threads, processes or connections actually used (sequential: 1)
   std::vector<std::size_t> bytes;   ///< per URL, in the order given
   std::size_t total = 0;            ///< the sum of bytes
   double seconds = 0;               ///< wall time of the whole download (pool or loop start included)
@@ -81,9 +71,9 @@ struct DownloadRun {
 /// Called once per downloaded site with its URL and size.
 using OnRead = std::function<void(const std::string& url, std::size_t bytes)>;
 
-/// Default worker count of a model (0 in `workers` means this): sync 1, threads 5, processes the CPUs
+/// Default worker count of a model (0 in `workers` means this): sequential 1, threads 5, processes the CPUs
 /// this process may use, coroutines kept_in_flight(url_count).
-std::size_t default_download_workers(DownloadModel model, std::size_t url_count);
+std::size_t default_download_workers(Model model, std::size_t url_count);
 
 /// Beyond this many connections to one host, libcurl's cost per request grows with the connections
 /// open (measured, 10,000 sites at 100 ms on 2 cores: 3.2–3.7 s with all 10,000 in flight, 1.2 s with
@@ -97,8 +87,8 @@ std::size_t kept_in_flight(std::size_t url_count);
 
 /// Downloads every URL under `model` with `workers` threads / processes / connections (0: the
 /// default). Throws DownloadError for the first site that fails; std::invalid_argument for a model
-/// value outside the enum.
-DownloadRun download_all_sites(DownloadModel model, const std::vector<std::string>& urls, std::size_t workers = 0,
+/// outside kDownloadModels.
+DownloadRun download_all_sites(Model model, const std::vector<std::string>& urls, std::size_t workers = 0,
                                const OnRead& on_read = {});
 
 }  // namespace tandem::lab

@@ -36,6 +36,8 @@ std::string choices(std::span<const Model> models) {
 }
 
 Model parse_model(std::string_view text, std::span<const Model> allowed) {
+  // "sync": the seed's name of its sequential downloader (download_all_sites in sync.py).
+  if (text == "sync" && std::ranges::find(allowed, Model::sequential) != allowed.end()) return Model::sequential;
   for (Model m : allowed)
     if (text == name(m) || text == singular_name(m)) return m;
   std::string message = "'" + std::string(text) + "' is not one of " + choices(allowed) + " (singular or plural)";

@@ -60,7 +60,8 @@ std::string_view name(Model model) noexcept;
 std::string_view singular_name(Model model) noexcept;
 /// "{sequential,threads,...}" for the given models (help texts and error messages).
 std::string choices(std::span<const Model> models);
-/// A model's name, singular or plural, among `allowed`. Throws std::invalid_argument:
+/// A model's name, singular or plural, among `allowed` ("sync" is sequential too: the seed's name of
+/// its sequential downloader). Throws std::invalid_argument:
 /// "'fibers' is not one of {sequential,threads,threads-gil,processes,coroutines} (singular or plural)".
 Model parse_model(std::string_view text, std::span<const Model> allowed = kAllModels);
 

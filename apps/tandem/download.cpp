@@ -29,12 +29,17 @@ constexpr std::uint64_t kMaxSites = 1'000'000;
 constexpr std::uint64_t kMaxConnections = 100'000;
 constexpr std::uint64_t kMaxThreadsOrProcesses = 4096;
 
-std::vector<lab::DownloadModel> chosen_models(const std::string& name) {
-  if (name == "all") return {std::begin(lab::kDownloadModels), std::end(lab::kDownloadModels)};
-  if (auto m = lab::parse_download_model(name)) return {*m};
-  throw UsageError(fmt::format("--model must be one of {}, all (singular accepted too), got '{}'",
-                               lab::download_model_names(), name));
+std::vector<lab::Model> chosen_models(const std::string& name) {
+  if (name == "all") return {lab::kDownloadModels.begin(), lab::kDownloadModels.end()};
+  try {
+    return {lab::parse_model(name, lab::kDownloadModels)};
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--model: {} (or sync, or all for a table)", e.what()));
+  }
 }
+
+// The seed's names for its programs: its sequential downloader is sync.py.
+std::string_view label(lab::Model m) { return m == lab::Model::sequential ? "sync" : lab::name(m); }
 
 void print_downloaded(const lab::DownloadRun& run) {
   fmt::print("Downloaded {} in {:.6f} seconds\n", run.bytes.size(), run.seconds);
@@ -47,7 +52,7 @@ int run_download(const DownloadCliOptions& o) {
   if (!o.workers.empty()) {
     workers = parse_whole_number("--workers", o.workers, 1, kMaxConnections);
     for (auto m : models)
-      if (m != lab::DownloadModel::coroutines && m != lab::DownloadModel::sync && workers > kMaxThreadsOrProcesses)
+      if (m != lab::Model::coroutines && m != lab::Model::sequential && workers > kMaxThreadsOrProcesses)
         throw UsageError(fmt::format("--workers for threads and processes must be at most {} (more is only for "
                                      "--model coroutines, where it is the connection limit), got '{}'",
                                      kMaxThreadsOrProcesses, o.workers));
@@ -90,13 +95,13 @@ int run_download(const DownloadCliOptions& o) {
   const double base = runs.front().seconds;
   fmt::print("\n{:<11} {:>8} {:>12} {:>10} {:>8}\n", "model", "workers", "bytes", "seconds", "speedup");
   for (const auto& run : runs)
-    fmt::print("{:<11} {:>8} {:>12} {:>10.3f} {:>7.1f}x\n", lab::to_string(run.model), run.workers, run.total,
+    fmt::print("{:<11} {:>8} {:>12} {:>10.3f} {:>7.1f}x\n", label(run.model), run.workers, run.total,
                run.seconds, run.seconds > 0 ? base / run.seconds : 0.0);
   for (const auto& run : runs)
     if (run.bytes != runs.front().bytes)
       throw std::runtime_error(fmt::format("the models disagree: {} read {} bytes in all, {} read {}",
-                                           lab::to_string(runs.front().model), runs.front().total,
-                                           lab::to_string(run.model), run.total));
+                                           label(runs.front().model), runs.front().total,
+                                           label(run.model), run.total));
   fmt::print("Every model read the same {} bytes\n", runs.front().total);
   return 0;
 }

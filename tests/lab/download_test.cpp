@@ -14,28 +14,28 @@
 namespace {
 
 namespace lab = tandem::lab;
-using lab::DownloadModel;
+using lab::Model;
 using namespace std::chrono_literals;
 
-class EveryModel : public testing::TestWithParam<DownloadModel> {};
+class EveryModel : public testing::TestWithParam<Model> {};
 
-std::string name_of(const testing::TestParamInfo<DownloadModel>& info) {
-  return std::string(lab::to_string(info.param));
-}
+std::string name_of(const testing::TestParamInfo<Model>& info) { return std::string(lab::name(info.param)); }
 
-TEST(DownloadModels, NamesAreAcceptedSingularAndPlural) {
-  EXPECT_EQ(lab::parse_download_model("sync"), DownloadModel::sync);
-  EXPECT_EQ(lab::parse_download_model("thread"), DownloadModel::threads);
-  EXPECT_EQ(lab::parse_download_model("threads"), DownloadModel::threads);
-  EXPECT_EQ(lab::parse_download_model("process"), DownloadModel::processes);
-  EXPECT_EQ(lab::parse_download_model("processes"), DownloadModel::processes);
-  EXPECT_EQ(lab::parse_download_model("coroutine"), DownloadModel::coroutines);
-  EXPECT_EQ(lab::parse_download_model("coroutines"), DownloadModel::coroutines);
-  EXPECT_EQ(lab::parse_download_model("Threads"), std::nullopt);
-  EXPECT_EQ(lab::parse_download_model(""), std::nullopt);
-  EXPECT_EQ(lab::parse_download_model("all"), std::nullopt);
-  for (auto m : lab::kDownloadModels) EXPECT_EQ(lab::parse_download_model(lab::to_string(m)), m);
-  EXPECT_EQ(lab::download_model_names(), "sync, threads, processes, coroutines");
+TEST(DownloadModels, NamesAreTheLabsSingularAndPluralAndTheSeedsSync) {
+  const auto models = lab::kDownloadModels;
+  EXPECT_EQ(lab::parse_model("sync", models), Model::sequential);
+  EXPECT_EQ(lab::parse_model("sequential", models), Model::sequential);
+  EXPECT_EQ(lab::parse_model("thread", models), Model::threads);
+  EXPECT_EQ(lab::parse_model("threads", models), Model::threads);
+  EXPECT_EQ(lab::parse_model("process", models), Model::processes);
+  EXPECT_EQ(lab::parse_model("processes", models), Model::processes);
+  EXPECT_EQ(lab::parse_model("coroutine", models), Model::coroutines);
+  EXPECT_EQ(lab::parse_model("coroutines", models), Model::coroutines);
+  EXPECT_THROW(lab::parse_model("Threads", models), std::invalid_argument);
+  EXPECT_THROW(lab::parse_model("", models), std::invalid_argument);
+  EXPECT_THROW(lab::parse_model("all", models), std::invalid_argument);
+  EXPECT_THROW(lab::parse_model("threads-gil", models), std::invalid_argument);
+  EXPECT_EQ(lab::choices(models), "{sequential,threads,processes,coroutines}");
 }
 
 TEST(DownloadModels, SeedSitesAlternateTheTwoSites) {
@@ -46,10 +46,10 @@ TEST(DownloadModels, SeedSitesAlternateTheTwoSites) {
 }
 
 TEST(DownloadModels, DefaultWorkersAreTheSeeds) {
-  EXPECT_EQ(lab::default_download_workers(DownloadModel::sync, 160), 1u);
-  EXPECT_EQ(lab::default_download_workers(DownloadModel::threads, 160), 5u);
-  EXPECT_GE(lab::default_download_workers(DownloadModel::processes, 160), 1u);
-  EXPECT_EQ(lab::default_download_workers(DownloadModel::coroutines, 160), 160u);  // all in flight
+  EXPECT_EQ(lab::default_download_workers(Model::sequential, 160), 1u);
+  EXPECT_EQ(lab::default_download_workers(Model::threads, 160), 5u);
+  EXPECT_GE(lab::default_download_workers(Model::processes, 160), 1u);
+  EXPECT_EQ(lab::default_download_workers(Model::coroutines, 160), 160u);  // all in flight
   EXPECT_EQ(lab::kept_in_flight(0), 1u);
   EXPECT_LE(lab::kept_in_flight(10'000), lab::kMaxDefaultInFlight);
   EXPECT_GE(lab::kept_in_flight(10'000), 1u);
@@ -71,7 +71,7 @@ TEST_P(EveryModel, DownloadsTheSeedsSitesWithTheirSizes) {
   EXPECT_EQ(run.total, 20 * (lab::kJythonSize + lab::kDiceSize));
   EXPECT_EQ(read_bytes, run.total);
   EXPECT_EQ(std::multiset<std::string>(read.begin(), read.end()), std::multiset<std::string>(urls.begin(), urls.end()));
-  EXPECT_EQ(run.workers, GetParam() == DownloadModel::sync ? 1u : 3u);
+  EXPECT_EQ(run.workers, GetParam() == Model::sequential ? 1u : 3u);
   EXPECT_GT(run.seconds, 0.0);
 }
 
@@ -126,7 +126,7 @@ TEST(DownloadModels, AllModelsReadTheSameBytes) {
 }
 
 TEST(DownloadModels, ABadModelValueIsRefused) {
-  EXPECT_THROW(lab::download_all_sites(static_cast<DownloadModel>(42), {}), std::invalid_argument);
+  EXPECT_THROW(lab::download_all_sites(Model::threads_gil, {}), std::invalid_argument);  // not a downloader model
 }
 
 }  // namespace
