@@ -1,4 +1,4 @@
-// Specification of gather, wait, as_completed, shield, timeout/wait_for and TaskGroup.
+// Specification of sleep, gather, wait, as_completed and shield (Python: asyncio.tasks).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,20 +10,16 @@
 #include "aio/support.hpp"
 #include "tandem/aio.hpp"
 
-
 namespace aio = tandem::aio;
 using namespace std::chrono_literals;
 using aio::Task;
 
 namespace {
 
+using aio::testing::fail_after;
+using aio::testing::forever;
+using aio::testing::nothing;
 using aio::testing::value_after;
-Task<int> fail_after(std::string what, std::chrono::milliseconds d) {
-  co_await aio::sleep(d);
-  throw std::runtime_error(what);
-}
-Task<void> forever() { co_await aio::sleep(1h); }
-Task<void> nothing() { co_return; }
 /// Completes with `v` once `release` is set: a task whose end the test decides.
 Task<int> value_when(aio::Event& release, int v) {
   co_await release.wait();
@@ -378,214 +374,6 @@ TEST(AioSleep, ShieldAndWaitForTakeASleep) {
   aio::run(main());
 }
 
-// ---- timeouts ------------------------------------------------------------------------------------------------
-
-TEST(AioTimeout, ExpiryTurnsCancellationIntoTimeoutError) {
-  std::vector<std::string> log;
-  auto guarded = [&]() -> Task<void> {
-    try {
-      co_await aio::sleep(1h);
-    } catch (const tandem::CancelledError&) {
-      log.push_back("unwound");
-      throw;
-    }
-  };
-  auto main = [&]() -> Task<void> {
-    EXPECT_THROW(co_await aio::timeout(2ms, guarded()), tandem::TimeoutError);
-    EXPECT_EQ(aio::get_running_loop().pending_task_count(), 1u);
-    co_await aio::sleep(0);  // the task is not left with a pending cancellation
-    log.push_back("after");
-  };
-  aio::run(main());
-  EXPECT_EQ(log, (std::vector<std::string>{"unwound", "after"}));
-}
-
-TEST(AioTimeout, FastEnoughReturnsTheValueAndDisarms) {
-  auto main = []() -> Task<int> {
-    int v = co_await aio::timeout(1h, value_after(4, 0ms));
-    co_await aio::sleep(1ms);
-    co_return v;
-  };
-  EXPECT_EQ(aio::run(main()), 4);
-}
-
-TEST(AioTimeout, ExternalCancellationStaysCancellation) {
-  auto main = []() -> Task<void> {
-    auto t = aio::create_task([]() -> Task<void> { co_await aio::timeout(1h, forever()); }());
-    co_await aio::sleep(0);
-    t.cancel();
-    EXPECT_THROW(co_await t, tandem::CancelledError);
-    EXPECT_TRUE(t.cancelled());
-  };
-  aio::run(main());
-}
-
-TEST(AioTimeout, NestedScopesReportTheOneThatExpired) {
-  auto main = []() -> Task<std::string> {
-    try {
-      co_await aio::timeout(1h, [](void) -> Task<void> {
-        try {
-          co_await aio::timeout(1ms, forever());
-        } catch (const tandem::TimeoutError&) {
-          throw std::runtime_error("inner expired");
-        }
-      }());
-    } catch (const std::runtime_error& e) {
-      co_return e.what();
-    }
-    co_return "none";
-  };
-  EXPECT_EQ(aio::run(main()), "inner expired");
-}
-
-TEST(AioTimeout, ScopeCanBeRescheduled) {
-  auto main = []() -> Task<bool> {
-    aio::Timeout scope(std::nullopt);
-    EXPECT_FALSE(scope.when().has_value());
-    scope.reschedule(aio::get_running_loop().time() + 1ms);
-    std::exception_ptr err;
-    try {
-      co_await aio::sleep(1h);
-    } catch (...) {
-      err = std::current_exception();
-    }
-    try {
-      scope.exit(err);
-    } catch (const tandem::TimeoutError&) {
-      co_return scope.expired();
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(aio::run(main()));
-}
-
-TEST(AioWaitFor, CancelsTheTaskAtTheDeadlineAndWaitsForIt) {
-  auto main = []() -> Task<void> {
-    auto t = aio::create_task(value_after(1, 1h));
-    EXPECT_THROW(co_await aio::wait_for(t, 2ms), tandem::TimeoutError);
-    EXPECT_TRUE(t.cancelled());
-    EXPECT_EQ(co_await aio::wait_for(value_after(2, 0ms), 1h), 2);
-  };
-  aio::run(main());
-}
-
-// ---- TaskGroup ---------------------------------------------------------------------------------------------------
-
-TEST(AioTaskGroup, WaitsForEveryChild) {
-  auto main = []() -> Task<int> {
-    int sum = 0;
-    co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
-      for (int i = 1; i <= 3; ++i)
-        tg.create_task([](int& s, int i) -> Task<void> {
-          co_await aio::sleep(std::chrono::milliseconds(i));
-          s += i;
-        }(sum, i));
-      co_return;
-    });
-    co_return sum;
-  };
-  EXPECT_EQ(aio::run(main()), 6);
-}
-
-TEST(AioTaskGroup, FirstFailureCancelsSiblingsAndTheBodyThenRethrows) {
-  std::vector<std::string> log;
-  auto main = [&]() -> Task<void> {
-    try {
-      co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
-        tg.create_task([](std::vector<std::string>& log) -> Task<void> {
-          try {
-            co_await aio::sleep(1h);
-          } catch (const tandem::CancelledError&) {
-            log.push_back("sibling cancelled");
-            throw;
-          }
-        }(log));
-        tg.create_task(fail_after("child failed", 1ms));
-        try {
-          co_await aio::sleep(1h);
-        } catch (const tandem::CancelledError&) {
-          log.push_back("body cancelled");
-          throw;
-        }
-      });
-      ADD_FAILURE();
-    } catch (const std::runtime_error& e) {
-      log.push_back(e.what());
-    }
-    co_await aio::sleep(0);  // the group withdrew its cancellation of this task
-    log.push_back("continues");
-  };
-  aio::run(main());
-  EXPECT_EQ(log, (std::vector<std::string>{"sibling cancelled", "body cancelled", "child failed", "continues"}));
-}
-
-TEST(AioTaskGroup, SeveralFailuresBecomeAnExceptionGroup) {
-  auto main = []() -> Task<std::size_t> {
-    try {
-      co_await aio::task_group([](aio::TaskGroup& tg) -> Task<void> {
-        tg.create_task(fail_after("a", 1ms));
-        tg.create_task([]() -> Task<void> {
-          try {
-            co_await aio::sleep(1h);
-          } catch (const tandem::CancelledError&) {
-          }
-          throw std::logic_error("b while unwinding");
-        }());
-        co_return;
-      });
-    } catch (const aio::ExceptionGroup& g) {
-      EXPECT_NE(std::string(g.what()).find("b while unwinding"), std::string::npos);
-      co_return g.exceptions().size();
-    }
-    co_return 0;
-  };
-  EXPECT_EQ(aio::run(main()), 2u);
-}
-
-TEST(AioTaskGroup, BodyFailureCancelsChildren) {
-  auto main = []() -> Task<bool> {
-    aio::TaskHandle<void> child;
-    try {
-      co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
-        child = tg.create_task(forever());
-        co_await aio::sleep(0);
-        throw std::runtime_error("body");
-      });
-    } catch (const std::runtime_error&) {
-      co_return child.cancelled();
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(aio::run(main()));
-}
-
-TEST(AioTaskGroup, ExternalCancellationCancelsChildrenAndPropagates) {
-  auto main = []() -> Task<void> {
-    aio::TaskHandle<void> child;
-    auto t = aio::create_task([](aio::TaskHandle<void>& child) -> Task<void> {
-      co_await aio::task_group([&](aio::TaskGroup& tg) -> Task<void> {
-        child = tg.create_task(forever());
-        co_return;  // now waiting in join
-      });
-    }(child));
-    co_await aio::sleep(1ms);
-    t.cancel();
-    EXPECT_THROW(co_await t, tandem::CancelledError);
-    EXPECT_TRUE(child.cancelled());
-  };
-  aio::run(main());
-}
-
-TEST(AioTaskGroup, NoNewTasksAfterItIsDone) {
-  auto main = []() -> Task<void> {
-    aio::TaskGroup tg;
-    tg.create_task(nothing());
-    co_await tg.join();
-    EXPECT_THROW(tg.create_task(nothing()), tandem::InvalidStateError);
-  };
-  aio::run(main());
-}
-
 }  // namespace
 
 TEST(AioGather, TheSameTaskTwiceCountsTwice) {
@@ -597,32 +385,3 @@ TEST(AioGather, TheSameTaskTwiceCountsTwice) {
   EXPECT_EQ(aio::run(main()), (std::vector<int>{7, 7}));
 }
 
-TEST(AioAwait, SeveralTasksAwaitingOneTaskAreAllWoken) {
-  // A task keeps its first waiter in a slot and the others apart: every one of them must be told,
-  // and one that gives up (shielded, cancelled) must be forgotten without disturbing the rest.
-  auto main = []() -> Task<int> {
-    aio::Event go;
-    auto target = aio::create_task([](aio::Event& e) -> Task<int> {
-      co_await e.wait();
-      co_return 5;
-    }(go));
-    std::vector<aio::TaskHandle<int>> waiters;
-    for (int i = 0; i < 4; ++i)
-      waiters.push_back(aio::create_task([](aio::TaskHandle<int> t) -> Task<int> { co_return co_await t; }(target)));
-    auto quitter = aio::create_task([](aio::TaskHandle<int> t) -> Task<int> { co_return co_await aio::shield(t); }(target));
-    std::vector<aio::TaskHandle<int>> just_target(1, target);
-    auto gatherer = aio::create_task(aio::gather(std::move(just_target)));
-    co_await aio::sleep(0);  // everyone parks on target
-    co_await aio::sleep(0);
-    quitter.cancel();
-    co_await aio::sleep(0);
-    EXPECT_TRUE(quitter.cancelled());
-    EXPECT_FALSE(target.done());
-    go.set();
-    int sum = 0;
-    for (auto& w : waiters) sum += co_await w;
-    sum += (co_await gatherer).at(0);
-    co_return sum;
-  };
-  EXPECT_EQ(aio::run(main()), 25);
-}
