@@ -1,5 +1,5 @@
-// Specification of the bridges between the loop and other threads: co_await on tandem::Future,
-// to_thread / run_in_executor, call_soon_threadsafe and run_coroutine_threadsafe.
+// Specification of the bridges between the loop and tandem::Future: co_await on a Future and
+// run_coroutine_threadsafe (Python: asyncio.wrap_future, asyncio.run_coroutine_threadsafe).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -89,37 +89,6 @@ TEST(AioAwaitFuture, CancellingTheWaiterCancelsAPendingFuture) {
     EXPECT_TRUE(fut.cancelled());
   };
   aio::run(main());
-}
-
-TEST(AioToThread, RunsBlockingWorkOffTheLoop) {
-  auto main = []() -> Task<bool> {
-    auto loop_thread = std::this_thread::get_id();
-    auto worker_thread = co_await aio::to_thread([] { return std::this_thread::get_id(); });
-    co_return worker_thread != loop_thread;
-  };
-  EXPECT_TRUE(aio::run(main()));
-}
-
-TEST(AioCallSoonThreadsafe, FromManyThreadsWakesTheLoop) {
-  constexpr int kThreads = 4, kEach = 1000;
-  auto main = []() -> Task<int> {
-    auto& loop = aio::get_running_loop();
-    int received = 0;
-    tandem::Promise<void> all_in;
-    auto all_in_future = all_in.get_future();
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t)
-      threads.emplace_back([&] {
-        for (int i = 0; i < kEach; ++i)
-          loop.call_soon_threadsafe([&] {
-            if (++received == kThreads * kEach) all_in.set_result();
-          });
-      });
-    co_await all_in_future;
-    for (auto& th : threads) th.join();
-    co_return received;
-  };
-  EXPECT_EQ(aio::run(main()), kThreads * kEach);
 }
 
 TEST(AioRunCoroutineThreadsafe, ReturnsACoreFutureToTheCallingThread) {

@@ -1,5 +1,7 @@
-// Cancellation at every kind of suspension point: the parked task gets CancelledError (with the
-// message given to cancel()), ends cancelled, and leaves no timer, waiter or task behind.
+// Specification of detail/suspension.hpp, the one suspension and cancellation protocol every aio
+// awaitable follows. Cancellation at every kind of suspension point: the parked task gets
+// CancelledError (with the message given to cancel()), ends cancelled, and leaves no timer, waiter or
+// task behind; and the awaitables built on the protocol stay small.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -254,6 +256,16 @@ TEST(AioCancelAt, DeepInsideNestedCoroutines) {
     }
   };
   in_loop([]() -> Task<void> { co_await expect_cancelled_at(Chain::level(50)); });
+}
+
+// Awaitables live in the coroutine frame of every task that waits on something: the one suspension
+// protocol (detail::Suspension) must not make them bigger than the hand-written ones were.
+TEST(AioLayout, AwaitablesInEveryFrameStaySmall) {
+  static_assert(sizeof(void*) == 8, "sizes below are for 64-bit targets");
+  EXPECT_LE(sizeof(aio::detail::SleepAwaiter), 48u);
+  EXPECT_LE((sizeof(aio::detail::AwaitTask<int, false>)), 40u);
+  EXPECT_LE(sizeof(aio::detail::FutureAwaiter<int>), 48u);
+  EXPECT_LE(sizeof(aio::Event::Wait), 48u);
 }
 
 }  // namespace
