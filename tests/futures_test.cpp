@@ -440,13 +440,16 @@ TEST(AnyFuture, AsCompletedYieldsEachInCompletionOrderWithItsType) {
   Promise<int> a;
   Promise<std::string> b;
   Promise<void> c;
+  // The range watches the futures from its construction: made before any completes, it yields them in
+  // completion order (futures already done when it is made come first, in input order, as Python's).
+  auto completed = tandem::as_completed({a.get_future(), b.get_future(), c.get_future()});
   std::thread t([&] {
     b.set_result("b");
     c.set_exception(std::make_exception_ptr(std::runtime_error("c failed")));
     a.set_result(1);
   });
   std::vector<tandem::AnyFuture> order;
-  for (auto& f : tandem::as_completed({a.get_future(), b.get_future(), c.get_future()})) order.push_back(f);
+  for (auto& f : completed) order.push_back(f);
   t.join();
   ASSERT_EQ(order.size(), 3u);
   EXPECT_EQ(order[0].as<std::string>().result(), "b");
