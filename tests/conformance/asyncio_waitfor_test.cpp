@@ -208,6 +208,10 @@ TEST(AsyncioWaitFor, ReraisesExceptionDuringCancellation) {
       }
       throw FooException();  // Python: `finally: raise FooException`
     }());
+    // Let the inner task start and park in its sleep, as it has in CPython's test by the time the
+    // timeout fires; otherwise a stalled machine can let the 1 ms pass before its first step, and a task
+    // cancelled before it ran never reaches its handler (TimeoutError, not FooException).
+    co_await aio::sleep(0ms);
     EXPECT_THROW(co_await aio::wait_for(inner_task, 1ms), FooException);
   });
 }
