@@ -154,7 +154,8 @@ def bench_wordcount(args):
     times, reference = {}, None
     for model, launch in launches.items():
         for _ in range(args.reps):
-            done = subprocess.run(launch + ["wordcount", "--model", model, "--workers", str(args.workers),
+            workers = [] if model == "sequential" else ["--workers", str(args.workers)]  # sequential has no pool
+            done = subprocess.run(launch + ["wordcount", "--model", model, *workers,
                                             "--generate-mb", str(args.wordcount_mb)],
                                   check=True, capture_output=True, text=True, env=env)
             reference = reference or done.stdout
