@@ -7,25 +7,15 @@
 #include <regex>
 #include <string>
 
+#include "support/shell.hpp"
+
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
+using tandem::testing::Outcome;
 
 Outcome tandem_download(const std::string& args) {
 #ifdef TANDEM_CLI
-  std::string cmd = std::string(TANDEM_CLI) + " download " + args + " 2>&1 </dev/null";
-  Outcome o;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return o;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return o;
+  return tandem::testing::shell(std::string(TANDEM_CLI) + " download " + args + " 2>&1 </dev/null");
 #else
   (void)args;
   return {};

@@ -9,25 +9,12 @@
 #include <regex>
 #include <string>
 
+#include "support/shell.hpp"
+
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs a shell command line; stdout (and whatever the line sends there) is collected.
-Outcome shell(const std::string& cmd) {
-  Outcome o;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return o;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return o;
-}
+using tandem::testing::Outcome;
+using tandem::testing::shell;
 
 #ifdef TANDEM_CLI
 const std::string kTandem = TANDEM_CLI;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "http/support.hpp"
+#include "support/shell.hpp"
 
 extern char** environ;
 
@@ -86,20 +87,9 @@ std::uint16_t port_of(const std::string& out) {
   return static_cast<std::uint16_t>(std::stoi(m[1]));
 }
 
-struct Outcome {
-  int code = -1;
-  std::string out;
-};
+using tandem::testing::Outcome;
 Outcome run_cli(const std::string& args) {
-  Outcome o;
-  FILE* p = ::popen((std::string(kCli) + " " + args + " 2>&1 </dev/null").c_str(), "r");
-  if (!p) return o;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return o;
+  return tandem::testing::shell(std::string(kCli) + " " + args + " 2>&1 </dev/null");
 }
 
 class ServeCli : public testing::Test {
