@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -30,7 +31,47 @@ bool has_control(std::string_view s) noexcept {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
+// RFC 9110 §6.6.1: an origin server with a clock sends Date. The text changes once a second, so each
+// thread formats it only when the second changes (a vDSO clock read per response otherwise).
+std::string_view http_date() {
+  thread_local std::time_t cached_second = -1;
+  thread_local char text[40];
+  thread_local std::size_t length = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    length = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);  // "C" locale names
+    cached_second = now;
+  }
+  return {text, length};
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+    const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
 
 // ---- Response ---------------------------------------------------------------------------------------------
 
@@ -71,10 +112,11 @@ void serialize(std::string& out, const Response& r, bool head_request, int versi
   out += ' ';
   out += reason_phrase(r.status);
   out += "\r\nServer: tandem\r\n";
-  bool has_type = false;
+  bool has_type = false, has_date = false;
   for (const auto& [name, value] : r.headers) {
     if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Transfer-Encoding"))
       continue;
+    has_date = has_date || iequals(name, "Date");
     has_type = has_type || iequals(name, "Content-Type");
     out += name;
     out += ": ";
@@ -82,6 +124,11 @@ void serialize(std::string& out, const Response& r, bool head_request, int versi
     out += "\r\n";
   }
   if (!has_type && !r.body.empty()) out += "Content-Type: application/octet-stream\r\n";
+  if (!has_date) {
+    out += "Date: ";
+    out += http_date();
+    out += "\r\n";
+  }
   if (r.status >= 200 && r.status != 204) {
     out += "Content-Length: ";
     append_number(out, r.body.size());
@@ -157,6 +204,12 @@ struct ConnectionProtocol::Parser {
     r.version_minor = p->http_minor;
     r.keep_alive = http_should_keep_alive(p) != 0;
     split_target(r, p->method == HTTP_CONNECT);
+    if (auto decoded = percent_decode(r.path)) {
+      r.path = std::move(*decoded);
+    } else {
+      c.fail(400, "the request path has a '%' that is not followed by two hex digits");
+      return -1;
+    }
     // A declared Content-Length over the limit is refused before a byte of the body is read.
     if (!(p->flags & F_CHUNKED) && p->content_length != std::numeric_limits<std::uint64_t>::max() &&
         p->content_length > c.limits_.max_body_size) {

@@ -1,6 +1,8 @@
 // web::ConnectionProtocol and serialize_response without sockets: what a connection parses and sends.
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <regex>
 #include <stdexcept>
 #include <string>
 
@@ -13,6 +15,23 @@ namespace web = tandem::http::web;
 const std::string kTwo =
     "POST /echo/x?a=1&b=2 HTTP/1.1\r\nHost: h\r\nX-Mixed-Case: Value\r\nContent-Length: 5\r\n\r\nhello"
     "GET /second HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+
+// The response without its Date line, which must be there exactly once, in IMF-fixdate form
+// (RFC 9110 §5.6.7) and within a few seconds of now.
+std::string without_date(const std::string& out) {
+  static const std::regex date_line(
+      "Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \\d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+      "\\d{4} \\d{2}:\\d{2}:\\d{2} GMT\r\n");
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(out, m, date_line)) << out;
+  if (m.empty()) return out;
+  std::tm tm{};
+  EXPECT_NE(strptime(m.str().c_str() + 6, "%a, %d %b %Y %H:%M:%S GMT", &tm), nullptr);
+  EXPECT_LE(std::abs(static_cast<long>(timegm(&tm) - std::time(nullptr))), 5L) << m.str();
+  std::string rest = m.prefix().str() + m.suffix().str();
+  EXPECT_EQ(rest.find("Date:"), std::string::npos) << "two Date lines: " << out;
+  return rest;
+}
 
 void expect_the_two(web::ConnectionProtocol& p) {
   ASSERT_EQ(p.queued(), 2u);
@@ -137,7 +156,7 @@ TEST(WebResponse, SerializesWithLengthAndConnectionTheServerOwns) {
   r.headers.add("Content-Length", "999");  // replaced by the real one
   std::string out;
   web::serialize_response(out, r, get, true);
-  EXPECT_EQ(out,
+  EXPECT_EQ(without_date(out),
             "HTTP/1.1 200 OK\r\nServer: tandem\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 2\r\n\r\nhi");
   web::Request head;
@@ -149,8 +168,35 @@ TEST(WebResponse, SerializesWithLengthAndConnectionTheServerOwns) {
   old.version_minor = 0;
   out.clear();
   web::serialize_response(out, web::Response{204, {}, "dropped"}, old, true);
-  EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nServer: tandem\r\nContent-Type: application/octet-stream\r\n"
+  EXPECT_EQ(without_date(out), "HTTP/1.1 204 No Content\r\nServer: tandem\r\nContent-Type: application/octet-stream\r\n"
                  "Connection: keep-alive\r\n\r\n");
+}
+
+TEST(WebResponse, AHandlersOwnDateIsKeptAndNotDoubled) {
+  web::Response r = web::Response::text("x");
+  r.headers.add("Date", "Tue, 15 Nov 1994 08:12:31 GMT");
+  std::string out;
+  web::serialize_response(out, r, true);
+  EXPECT_NE(out.find("\r\nDate: Tue, 15 Nov 1994 08:12:31 GMT\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Date:"), out.rfind("Date:")) << out;
+}
+
+TEST(WebProtocol, PathsArePercentDecodedAndTheTargetKeptRaw) {
+  web::ConnectionProtocol p;
+  p.feed("GET /a%20b/%C3%A9%2f+?q=%20 HTTP/1.1\r\n\r\n");
+  auto r = p.next_request();
+  EXPECT_EQ(r.path, "/a b/\xC3\xA9/+");
+  EXPECT_EQ(r.query, "q=%20");  // the query is left to the handler, as aiohttp's query_string
+  EXPECT_EQ(r.target, "/a%20b/%C3%A9%2f+?q=%20");
+  for (const char* bad : {"/%", "/%4", "/%zz", "/a%2"}) {
+    web::ConnectionProtocol q;
+    q.feed(std::string("GET ") + bad + " HTTP/1.1\r\n\r\n");
+    EXPECT_FALSE(q.has_request()) << bad;
+    ASSERT_TRUE(q.error()) << bad;
+    EXPECT_EQ(q.error()->status, 400) << bad;
+  }
+  EXPECT_EQ(web::percent_decode("%41%62c"), "Abc");
+  EXPECT_EQ(web::percent_decode("100%"), std::nullopt);
 }
 
 TEST(WebResponse, RefusesWhatWouldSplitTheResponse) {

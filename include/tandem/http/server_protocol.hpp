@@ -49,7 +49,9 @@ using tandem::http::iequals;
 struct Request {
   std::string method;  // "GET", "POST", ... as http-parser names them
   std::string target;  // the request-target as sent: "/bytes/10?x=1"
-  std::string path;    // its path, not percent-decoded: "/bytes/10" ("*" for OPTIONS *)
+  std::string path;    // its path, percent-decoded as aiohttp's request.path: "/a b" for "/a%20b"
+                       // ("*" for OPTIONS *); a '%' without two hex digits is answered 400.
+                       // `target` keeps the raw form (aiohttp's raw_path).
   std::string query;   // after '?', without it: "x=1" ("" when none)
   Headers headers;
   std::string body;    // Content-Length or de-chunked body ("" when none)
@@ -64,7 +66,8 @@ struct Request {
 };
 
 /// What a handler returns (Python: aiohttp.web.Response). Content-Length, Connection and
-/// Transfer-Encoding are the server's: set here, they are replaced.
+/// Transfer-Encoding are the server's: set here, they are replaced. The server adds `Server: tandem` and a
+/// `Date` (RFC 9110 §6.6.1) unless the handler set its own Date.
 struct Response {
   int status = 200;
   Headers headers;
@@ -78,6 +81,10 @@ struct Response {
 
 /// The reason phrase of a status ("Not Found"), "Unknown" for codes http-parser does not name.
 std::string_view reason_phrase(int status) noexcept;
+
+/// "%41b%20c" → "Ab c" (RFC 3986 percent-decoding; '+' stays '+', as in a path). nullopt when a '%'
+/// is not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view s);
 
 /// Appends `response` to `out` in HTTP/1.1 wire form, as the answer to `request`: no body for HEAD,
 /// 1xx, 204 and 304; "Connection: close" unless `keep_alive` (HTTP/1.0 clients get "Connection:
