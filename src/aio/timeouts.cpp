@@ -14,27 +14,40 @@ Timeout::Timeout(std::optional<TimePoint> when)
   arm();
 }
 
-Timeout::~Timeout() {
-  if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
-}
+Timeout::~Timeout() { disarm(); }
 
 void Timeout::arm() {
-  if (when_ && !expired_ && !exited_) {
-    static_cast<detail::TimerNode&>(*this).when = *when_;
-    detail::LoopAccess::add_timer(*loop_, this);
+  if (!when_ || expired_ || exited_) return;
+  if (*when_ <= loop_->time()) {
+    soon_ = std::make_shared<Timeout*>(this);
+    loop_->call_soon([token = soon_] {
+      if (Timeout* self = *token) on_fire(self);
+    });
+    return;
+  }
+  static_cast<detail::TimerNode&>(*this).when = *when_;
+  detail::LoopAccess::add_timer(*loop_, this);
+}
+
+void Timeout::disarm() noexcept {
+  if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
+  if (soon_) {
+    *soon_ = nullptr;
+    soon_.reset();
   }
 }
 
 void Timeout::reschedule(std::optional<TimePoint> when) {
   if (expired_) throw InvalidStateError("aio::Timeout: cannot reschedule after the deadline has passed");
   if (exited_) throw InvalidStateError("aio::Timeout: cannot reschedule a scope that has ended");
-  if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
+  disarm();
   when_ = when;
   arm();
 }
 
 void Timeout::on_fire(detail::TimerNode* n) noexcept {
   auto* self = static_cast<Timeout*>(n);
+  self->soon_.reset();
   self->expired_ = true;
   self->task_->cancel();
 }
@@ -42,7 +55,7 @@ void Timeout::on_fire(detail::TimerNode* n) noexcept {
 void Timeout::exit(std::exception_ptr error) {
   if (!exited_) {
     exited_ = true;
-    if (armed()) detail::LoopAccess::remove_timer(*loop_, this);
+    disarm();
     if (expired_) {
       // Our own cancel() is withdrawn; if nobody else cancelled the task, its CancelledError was ours.
       int left = task_->uncancel();

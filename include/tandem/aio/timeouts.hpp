@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -51,6 +52,7 @@ class Timeout final : detail::TimerNode {
  private:
   static void on_fire(detail::TimerNode* n) noexcept;
   void arm();
+  void disarm() noexcept;
 
   detail::TaskCoreBase* task_;
   EventLoop* loop_;
@@ -58,6 +60,10 @@ class Timeout final : detail::TimerNode {
   int cancelling_at_entry_;
   bool expired_ = false;
   bool exited_ = false;
+  // A deadline already passed when armed expires through call_soon, as asyncio's reschedule() does:
+  // behind what is ready now, ahead of the timers. The callback finds this scope through the token,
+  // which disarm() clears (the scope may end before the callback runs).
+  std::shared_ptr<Timeout*> soon_;
 };
 
 namespace detail {
