@@ -388,7 +388,12 @@ TEST_F(Cli, LatencyTableInJsonHasEveryRowMeasured) {
   ASSERT_GE(doc["rows"].size(), 10u) << r.out;
   EXPECT_EQ(doc["rows"][0]["name"], "L1 cache reference");
   EXPECT_EQ(doc["rows"][0]["seed_ns"], 0.5);
-  for (auto& row : doc["rows"]) EXPECT_EQ(row["measurement_ns"]["runs"].size(), 1u) << row;
+  for (auto& row : doc["rows"]) {
+    if (row.contains("unavailable"))  // O_DIRECT where no folder allows it: the reason, no number
+      EXPECT_TRUE(row["measurement_ns"].is_null()) << row;
+    else
+      EXPECT_EQ(row["measurement_ns"]["runs"].size(), 1u) << row;
+  }
   EXPECT_EQ(tandem_cli("latency --runs 0").code, 2);
 }
 
