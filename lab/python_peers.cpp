@@ -256,6 +256,9 @@ std::vector<Case> plan_cases(const PeerOptions& o, const Interpreter& interprete
       cases.push_back({"download", "coroutines", 1, "download_asyncio.py", urls});
     }
   }
+  std::erase_if(cases, [&](const Case& c) {
+    return c.model != "sequential" && std::ranges::find(o.models, c.model) == o.models.end();
+  });
   return cases;
 }
 

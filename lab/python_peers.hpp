@@ -93,6 +93,9 @@ struct PeerOptions {
   std::size_t download_sites = 0;           // download: how many (0: one per URL)
   std::vector<unsigned> workers = {2};      // each pool model runs once per count
   std::vector<std::string> programs = {"primes", "sumsq", "download"};  // which to run
+  /// Which models besides sequential (always run: the speedups are over it): "threads", "processes",
+  /// "coroutines" (the asyncio downloader).
+  std::vector<std::string> models = {"threads", "processes", "coroutines"};
   MeasureOptions measure;
   std::chrono::seconds run_timeout{600};  // one run of one program
   ProgressCallback progress;              // after each run (warmups included), over all cases
