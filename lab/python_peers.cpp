@@ -311,44 +311,54 @@ nlohmann::json answer_of(const nlohmann::json& line) {
 }  // namespace
 
 nlohmann::json run_python_peers(const PeerOptions& options) {
+  if (options.measure.runs == 0) throw std::invalid_argument("a measurement needs at least one run");
   const Interpreter interpreter = find_interpreter({.requested = options.interpreter});
   const fs::path dir = find_programs(options.programs_dir);
   nlohmann::json skipped = nlohmann::json::array();
   const auto cases = plan_cases(options, interpreter, skipped);
 
-  // One progress over every case: each case's measure() reports its own runs, offset here.
-  const unsigned per_case = options.measure.warmup + options.measure.runs;
-  const unsigned total = per_case * static_cast<unsigned>(cases.size());
+  // Rounds, not case after case: round r runs every case once (warmup rounds first), so that a load
+  // that drifts during the minutes CPython takes (other programs starting or ending) lands on every
+  // case alike instead of on whichever ran last — a speedup is a ratio of two cases' medians.
+  const unsigned rounds = options.measure.warmup + options.measure.runs;
+  const unsigned total = rounds * static_cast<unsigned>(cases.size());
   const auto t0 = std::chrono::steady_clock::now();
-  unsigned done_before = 0;
-  auto progress = [&](const Progress&) {
-    if (!options.progress) return;
-    const unsigned done = ++done_before;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    options.progress(Progress{done, total, elapsed, elapsed / done * (total - done)});
-  };
+  unsigned done = 0;
+  std::vector<std::vector<double>> seconds(cases.size()), warmup_seconds(cases.size());
+  std::vector<nlohmann::json> last_line(cases.size());
+  for (unsigned round = 0; round < rounds; ++round)
+    for (std::size_t k = 0; k < cases.size(); ++k) {
+      const PeerRun run = run_case(interpreter, dir, cases[k], options.run_timeout);
+      (round < options.measure.warmup ? warmup_seconds : seconds)[k].push_back(run.wall_seconds);
+      last_line[k] = run.line;
+      if (options.progress) {
+        ++done;
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        options.progress(Progress{done, total, elapsed, elapsed / done * (total - done)});
+      }
+    }
 
   const Conditions conditions = current_conditions(cores());
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& c : cases) {
-    const auto m = measure(
-        options.measure, [&](const RunSlot&) { return run_case(interpreter, dir, c, options.run_timeout); }, progress);
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
+    const Stats stats = summarize(seconds[k]);
     nlohmann::json outliers = nlohmann::json::array();
-    for (std::size_t i = 0; i < m.stats.outlier.size(); ++i)
-      if (m.stats.outlier[i]) outliers.push_back(i);
-    const auto& line = m.runs.back().line;
+    for (std::size_t i = 0; i < stats.outlier.size(); ++i)
+      if (stats.outlier[i]) outliers.push_back(i);
+    const auto& line = last_line[k];
     nlohmann::json row{{"program", c.program},
                        {"model", c.model},
                        {"workers", c.workers},
                        {"script", c.script},
-                       {"runs_s", m.stats.seconds},
-                       {"warmup_s", m.warmup_seconds},
-                       {"median_s", m.stats.median},
-                       {"min_s", m.stats.min},
-                       {"max_s", m.stats.max},
+                       {"runs_s", stats.seconds},
+                       {"warmup_s", warmup_seconds[k]},
+                       {"median_s", stats.median},
+                       {"min_s", stats.min},
+                       {"max_s", stats.max},
                        {"outliers", outliers},
                        {"speedup", nullptr},
-                       {"warnings", warnings(m.stats, conditions)},
+                       {"warnings", warnings(stats, conditions)},
                        {"answer", answer_of(line)},
                        {"answer_matches_tandem", matches_tandem(c, line, options)}};
     if (row["answer_matches_tandem"] == false)

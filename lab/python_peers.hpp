@@ -101,7 +101,9 @@ struct PeerOptions {
   ProgressCallback progress;              // after each run (warmups included), over all cases
 };
 
-/// Runs each program under each model (sequential first) with options.measure and returns
+/// Runs each program under each model (sequential first) with options.measure's rules (median,
+/// min…max, outliers, warnings), in rounds: each round runs every case once, warmup rounds first, so
+/// that a load drifting over CPython's minutes weighs on every case alike. Returns
 ///   {"interpreter", "version", "cases": [{"program", "model", "workers", "script", "runs_s",
 ///    "warmup_s", "median_s", "min_s", "max_s", "outliers", "speedup", "warnings", "answer",
 ///    "answer_matches_tandem"}], "skipped": [{"program", "model", "reason"}]}

@@ -160,6 +160,35 @@ TEST(PythonPeers, TheDownloadersAreSkippedWithTheReasonWhenTheirModulesAreMissin
             *o.interpreter + " lacks requests and aiohttp (Debian: apt-get install python3-requests python3-aiohttp)");
 }
 
+TEST(PythonPeers, RunsGoInRoundsSoThatADriftingLoadWeighsOnEveryCaseAlike) {
+  REQUIRE_PYTHON();
+  TempDir dir;
+  const std::string fake =
+      "import json, os, sys\n"
+      "with open(os.path.join(os.path.dirname(__file__), 'log'), 'a') as log:\n"
+      "    log.write(os.path.basename(__file__) + '\\n')\n"
+      "print(json.dumps({'peer': 'tandem-python/1', 'program': 'primes', 'model': 'm', 'workers': 1,\n"
+      "                  'seconds': 0.25, 'checked': '1', 'primes': ['2']}))\n";
+  for (const char* script : {"primes_sequential.py", "primes_threads.py", "primes_procs.py"}) dir.write(script, fake);
+  py::PeerOptions o;
+  o.programs_dir = dir.path.string();
+  o.numbers = {2};
+  o.models = {"threads"};
+  o.measure = {.runs = 2, .warmup = 1};
+  const auto section = py::run_python_peers(o);
+  std::ifstream log(dir.path / "log");
+  std::vector<std::string> order;
+  for (std::string line; std::getline(log, line);) order.push_back(line);
+  EXPECT_EQ(order, (std::vector<std::string>{"primes_sequential.py", "primes_threads.py", "primes_sequential.py",
+                                             "primes_threads.py", "primes_sequential.py", "primes_threads.py"}));
+  ASSERT_EQ(section["cases"].size(), 2u);  // procs.py was not asked for
+  EXPECT_EQ(section["cases"][1]["runs_s"], (nlohmann::json{0.25, 0.25}));
+  EXPECT_EQ(section["cases"][1]["warmup_s"], (nlohmann::json{0.25}));
+  EXPECT_EQ(section["cases"][1]["speedup"], 1.0);
+  o.measure.runs = 0;
+  EXPECT_THROW(py::run_python_peers(o), std::invalid_argument);
+}
+
 TEST(PythonPeers, AMissingInterpreterIsAClearError) {
   try {
     py::find_interpreter({.requested = "/nonexistent/python3"});
