@@ -116,12 +116,28 @@ std::optional<Interpreter> probe(const std::string& path, std::string& why) {
   return found;
 }
 
+// The executables called `name` in the directories of `path` (PATH's syntax), in order.
+std::vector<fs::path> on_path(const std::string& name, const std::string& path) {
+  std::vector<fs::path> found;
+  std::istringstream dirs(path);
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    if (!dir.empty() && executable(fs::path(dir) / name)) found.push_back(fs::path(dir) / name);
+  return found;
+}
+
 }  // namespace
 
 Interpreter find_interpreter(const InterpreterSearch& search) {
   std::string why;
+  const char* env = std::getenv("PATH");
+  const std::string path = search.path_env ? *search.path_env : env ? env : "";
   if (search.requested) {
-    const fs::path p = *search.requested;
+    fs::path p = *search.requested;
+    if (search.requested->find('/') == std::string::npos) {  // a bare name, as a shell would look it up
+      const auto found = on_path(*search.requested, path);
+      if (found.empty()) throw InterpreterNotFound(fmt::format("the Python interpreter {} is not on PATH", p.string()));
+      p = found.front();
+    }
     if (!executable(p))
       throw InterpreterNotFound(fmt::format("the Python interpreter {} {}", *search.requested,
                                             fs::exists(p) ? "is not an executable file" : "does not exist"));
@@ -137,12 +153,8 @@ Interpreter find_interpreter(const InterpreterSearch& search) {
   };
   for (const auto& f : search.fixed)
     if (auto found = attempt(f)) return *found;
-  const char* env = std::getenv("PATH");
-  const std::string path = search.path_env ? *search.path_env : env ? env : "";
-  std::istringstream dirs(path);
-  for (std::string dir; std::getline(dirs, dir, ':');)
-    if (!dir.empty())
-      if (auto found = attempt(fs::path(dir) / search.name)) return *found;
+  for (const auto& candidate : on_path(search.name, path))
+    if (auto found = attempt(candidate)) return *found;
   std::string places;
   for (const auto& f : search.fixed) places += f + ", ";
   places += search.name + " on PATH";
@@ -248,7 +260,7 @@ std::vector<Case> plan_cases(const PeerOptions& o, const Interpreter& interprete
       urls.insert(urls.end(), o.download_urls.begin(), o.download_urls.end());
       cases.push_back({"download", "sequential", 1, "download_sync.py", urls});
       for (const char* model : {"threads", "processes"})
-        for (unsigned w : o.workers) {
+        for (unsigned w : o.download_workers.empty() ? o.workers : o.download_workers) {
           std::vector<std::string> args{std::to_string(w)};
           args.insert(args.end(), urls.begin(), urls.end());
           cases.push_back({"download", model, w, fmt::format("download_{}.py", model), args});

@@ -62,8 +62,8 @@ struct Interpreter {
   std::vector<std::string> missing_modules;  // of those the downloaders import: "requests", "aiohttp"
 };
 
-/// Where to look for python3: `requested` alone when given (it must run: no fallback that would
-/// measure another Python than the one asked for); otherwise each of `fixed` (Debian's, with
+/// Where to look for python3: `requested` alone when given (a path, or a bare name looked up on
+/// PATH; it must run: no fallback that would measure another Python than the one asked for); otherwise each of `fixed` (Debian's, with
 /// requests and aiohttp), then `name` in each directory of `path_env` (PATH's value).
 struct InterpreterSearch {
   std::optional<std::string> requested = {};
@@ -91,6 +91,7 @@ struct PeerOptions {
   std::uint64_t sumsq_n = 0;                // sumsq: Σ i² below N (0: skipped)
   std::vector<std::string> download_urls;   // download: the sites, taken in turn (empty: skipped)
   std::size_t download_sites = 0;           // download: how many (0: one per URL)
+  std::vector<unsigned> download_workers = {};  // download's pools (empty: `workers`; the seed: 5 threads)
   std::vector<unsigned> workers = {2};      // each pool model runs once per count
   std::vector<std::string> programs = {"primes", "sumsq", "download"};  // which to run
   /// Which models besides sequential (always run: the speedups are over it): "threads", "processes",

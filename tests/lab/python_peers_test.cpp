@@ -129,6 +129,7 @@ TEST(PythonPeers, CPythonsDownloadersReadTheBytesTandemServes) {
   o.download_urls = {sites.url() + "/jython", sites.url() + "/dice"};
   o.download_sites = 20;  // the seed's list: its two sites, ten times
   o.workers = {2};
+  o.download_workers = {5};  // the seed's max_workers=5
   o.programs = {"download"};
   o.measure = {.runs = 1};
   const auto section = py::run_python_peers(o);
@@ -141,6 +142,7 @@ TEST(PythonPeers, CPythonsDownloadersReadTheBytesTandemServes) {
     EXPECT_TRUE(c["answer_matches_tandem"].is_null());
   }
   EXPECT_EQ(models, (std::vector<std::string>{"sequential", "threads", "processes", "coroutines"}));
+  EXPECT_EQ(section["cases"][1]["workers"], 5);
 }
 
 TEST(PythonPeers, TheDownloadersAreSkippedWithTheReasonWhenTheirModulesAreMissing) {
@@ -204,10 +206,24 @@ TEST(PythonPeers, AMissingInterpreterIsAClearError) {
     EXPECT_STREQ(e.what(),
                  "no usable Python interpreter: tried /nonexistent/python3, python3 on PATH (install python3, or name one)");
   }
+  try {
+    py::find_interpreter({.requested = "python3.0-nonexistent", .path_env = empty.path.string()});
+    FAIL() << "no error";
+  } catch (const py::InterpreterNotFound& e) {
+    EXPECT_STREQ(e.what(), "the Python interpreter python3.0-nonexistent is not on PATH");
+  }
   py::PeerOptions o;
   o.interpreter = "/nonexistent/python3";
   o.numbers = {2};
   EXPECT_THROW(py::run_python_peers(o), py::InterpreterNotFound);
+}
+
+TEST(PythonPeers, ABareInterpreterNameIsLookedUpOnPath) {
+  REQUIRE_PYTHON();
+  const fs::path real = interpreter()->path;
+  const auto found = py::find_interpreter({.requested = real.filename().string(),
+                                           .path_env = "/nonexistent:" + real.parent_path().string()});
+  EXPECT_EQ(found.path, real.string());
 }
 
 TEST(PythonPeers, AnInterpreterThatIsNotPythonIsRefusedWithTheReason) {
