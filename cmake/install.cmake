@@ -10,6 +10,9 @@ install(TARGETS tandem ${TANDEM_LAYER_TARGETS} tandem_warnings EXPORT tandemTarg
 install(DIRECTORY include/tandem DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(TARGET tandem_cli)
   install(TARGETS tandem_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # The seeds' Python programs, which the lab runs on CPython beside its models (lab/python_peers.hpp
+  # finds them at ../share/tandem/python from the executable).
+  install(DIRECTORY lab/python/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tandem/python FILES_MATCHING PATTERN "*.py")
 endif()
 install(EXPORT tandemTargets NAMESPACE tandem:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tandem)
 # tandemConfig.cmake finds what the exported targets need: Threads, msgpack-cxx's headers, and libcurl

@@ -1,11 +1,16 @@
 // The latency table's probes: each returns nanoseconds per operation for one batch.
 #include "lab/latency.hpp"
 
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <linux/futex.h>
+#include <linux/magic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,7 +18,11 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <numeric>
@@ -146,6 +155,178 @@ class CachedFile {
   static constexpr std::size_t kSize = 1 << 20;
   int fd_ = -1;
   std::vector<char> buffer_;
+};
+
+// futex(2) on a private word: what every mutex and condition variable does when it must sleep or
+// wake a sleeper. Returns the syscall's result (FUTEX_WAKE: how many it woke).
+long futex(std::atomic<std::uint32_t>& word, int op, std::uint32_t value) {
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), op | FUTEX_PRIVATE_FLAG, value, nullptr,
+                   nullptr, 0);
+}
+
+// FUTEX_WAKE with nobody waiting: the bare system call an unlock makes when it cannot tell whether
+// anyone sleeps (glibc avoids it when the lock word says so; this is its price when it cannot).
+double futex_wake_no_waiter_ns(std::size_t n) {
+  std::atomic<std::uint32_t> word{0};
+  long woken = 0;
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < n; ++i) woken += futex(word, FUTEX_WAKE, 1);
+  const double ns = ns_per_op(t0, n);
+  if (woken != 0) throw std::runtime_error("FUTEX_WAKE woke a waiter on a word nobody waits on");
+  return ns;
+}
+
+// FUTEX_WAKE of a thread asleep in FUTEX_WAIT: the waker's cost (the kernel dequeues the sleeper and
+// makes it runnable, maybe with an interrupt to another CPU), timed call by call. Where the scheduler
+// runs the woken thread at once on the waker's CPU, the call returns only when the waker runs again:
+// that is part of what a wake costs as the scheduler places the threads, so they are not pinned.
+// A wake that found the sleeper not yet asleep (it returns 0) is not counted; the round is retried.
+double futex_wake_waiter_ns(std::size_t rounds) {
+  std::atomic<std::uint32_t> word{0};          // 0: sleep; 1: woken
+  std::atomic<std::size_t> armed{0}, done{0};  // rounds the sleeper started / finished
+  std::atomic<bool> stop{false};
+  std::thread sleeper([&] {
+    for (std::size_t round = 1; !stop.load(); ++round) {
+      armed.store(round);
+      while (word.load() == 0 && !stop.load()) futex(word, FUTEX_WAIT, 0);
+      word.store(0);
+      done.store(round);
+    }
+  });
+  double total_ns = 0;
+  std::size_t counted = 0, round = 0;
+  while (counted < rounds && round < 20 * rounds) {
+    ++round;
+    while (armed.load() != round) std::this_thread::yield();
+    // Give the sleeper time to reach the kernel (about a microsecond), then the wake, timed alone.
+    const auto until = Clock::now() + std::chrono::microseconds(20);
+    while (Clock::now() < until) {
+    }
+    word.store(1);
+    const auto t0 = Clock::now();
+    const long woken = futex(word, FUTEX_WAKE, 1);
+    const double ns = ns_per_op(t0, 1);
+    if (woken == 1) {
+      total_ns += ns;
+      ++counted;
+    }
+    while (done.load() != round) std::this_thread::yield();
+  }
+  stop.store(true);
+  word.store(1);
+  futex(word, FUTEX_WAKE, 1);
+  sleeper.join();
+  if (counted == 0) throw std::runtime_error("the futex sleeper was never found asleep");
+  return total_ns / static_cast<double>(counted);
+}
+
+std::string filesystem_name(const struct statfs& fs) {
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case EXT4_SUPER_MAGIC: return "ext4";  // ext2 and ext3 share the magic
+    case XFS_SUPER_MAGIC: return "xfs";
+    case BTRFS_SUPER_MAGIC: return "btrfs";
+    case TMPFS_MAGIC: return "tmpfs";
+    case RAMFS_MAGIC: return "ramfs";
+    case OVERLAYFS_SUPER_MAGIC: return "overlay";
+    case NFS_SUPER_MAGIC: return "nfs";
+    case PROC_SUPER_MAGIC: return "proc";
+    default: return fmt::format("filesystem 0x{:x}", static_cast<unsigned long>(fs.f_type));
+  }
+}
+
+constexpr std::size_t kMegabyte = 1 << 20;
+constexpr std::size_t kDirectAlignment = 4096;  // a multiple of every logical block size in use
+
+struct FreeDeleter {
+  void operator()(char* p) const noexcept { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<char, FreeDeleter>;
+
+// A 1 MB file read with O_DIRECT into an aligned buffer: from the device, past the page cache.
+class DirectFile {
+ public:
+  // Opens one in the first of `dirs` that allows it; nullopt, with every folder's reason, otherwise.
+  static std::optional<DirectFile> open(const std::vector<std::string>& dirs, std::string& place, std::string& refusal) {
+    std::vector<std::string> reasons;
+    AlignedBuffer buffer(static_cast<char*>(std::aligned_alloc(kDirectAlignment, kMegabyte)));
+    if (!buffer) throw std::bad_alloc();
+    std::memset(buffer.get(), 'x', kMegabyte);
+    for (const auto& dir : dirs) {
+      struct statfs fs{};
+      if (::statfs(dir.c_str(), &fs) != 0) {
+        reasons.push_back(fmt::format("{}: {}", dir, std::strerror(errno)));
+        continue;
+      }
+      const std::string type = filesystem_name(fs);
+      if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
+        reasons.push_back(fmt::format("{}: {}, memory with no disk under it", dir, type));
+        continue;
+      }
+      std::string name = dir + "/tandem-direct-XXXXXX";
+      const int writer = ::mkstemp(name.data());
+      if (writer < 0) {
+        reasons.push_back(fmt::format("{} ({}): cannot create a file there ({})", dir, type, std::strerror(errno)));
+        continue;
+      }
+      const bool written = ::write(writer, buffer.get(), kMegabyte) == static_cast<ssize_t>(kMegabyte) &&
+                           ::fsync(writer) == 0;
+      const int write_error = errno;
+      const int fd = written ? ::open(name.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC) : -1;
+      const int open_error = errno;
+      ::unlink(name.c_str());  // nothing left behind, whatever happens
+      ::close(writer);
+      if (!written) {
+        reasons.push_back(fmt::format("{} ({}): cannot write 1 MB there ({})", dir, type, std::strerror(write_error)));
+        continue;
+      }
+      if (fd < 0) {
+        reasons.push_back(fmt::format("{} ({}): O_DIRECT refused ({})", dir, type, std::strerror(open_error)));
+        continue;
+      }
+      DirectFile file(fd, std::move(buffer));
+      if (const int error = file.read_once(); error != 0) {
+        reasons.push_back(fmt::format("{} ({}): an O_DIRECT read refused ({})", dir, type, std::strerror(error)));
+        buffer = std::move(file.buffer_);
+        continue;
+      }
+      place = fmt::format("{} ({})", dir, type);
+      return file;
+    }
+    refusal = "O_DIRECT: ";
+    for (std::size_t i = 0; i < reasons.size(); ++i) refusal += (i ? "; " : "") + reasons[i];
+    if (reasons.empty()) refusal += "no folder to try";
+    return std::nullopt;
+  }
+  DirectFile(DirectFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
+  DirectFile& operator=(DirectFile&& other) noexcept {
+    std::swap(fd_, other.fd_);  // ours closes with `other`
+    std::swap(buffer_, other.buffer_);
+    return *this;
+  }
+  ~DirectFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  double ns_per_read(std::size_t n) {
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < n; ++i)
+      if (const int error = read_once(); error != 0) throw std::system_error(error, std::generic_category(), "O_DIRECT pread");
+    return ns_per_op(t0, n);
+  }
+
+ private:
+  DirectFile(int fd, AlignedBuffer buffer) : fd_(fd), buffer_(std::move(buffer)) {}
+  // 0, or the errno of the read that failed (a short read is EIO: the file is 1 MB).
+  int read_once() {
+    for (std::size_t done = 0; done < kMegabyte;) {
+      const ssize_t got = ::pread(fd_, buffer_.get() + done, kMegabyte - done, static_cast<off_t>(done));
+      if (got < 0) return errno;
+      if (got == 0) return EIO;
+      done += static_cast<std::size_t>(got);
+    }
+    return 0;
+  }
+  int fd_ = -1;
+  AlignedBuffer buffer_;
 };
 
 // One byte there and back over a loopback TCP connection (Nagle off), echoed by a thread.
@@ -308,6 +489,26 @@ std::size_t sysconf_size(int name, std::size_t fallback) {
 
 }  // namespace
 
+std::vector<std::string> direct_io_dirs() {
+  std::vector<std::string> dirs;
+  auto add = [&](std::string dir) {
+    if (!dir.empty() && std::ranges::find(dirs, dir) == dirs.end()) dirs.push_back(std::move(dir));
+  };
+  if (const char* tmpdir = std::getenv("TMPDIR")) add(tmpdir);
+  add("/var/tmp");
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) add(exe.parent_path().string());
+  add("/tmp");
+  return dirs;
+}
+
+DirectIoPlace probe_direct_io(const std::vector<std::string>& dirs) {
+  DirectIoPlace out;
+  DirectFile::open(dirs, out.place, out.refusal);
+  return out;
+}
+
 CacheSizes cache_sizes() {
   return {sysconf_size(_SC_LEVEL1_DCACHE_SIZE, 0), sysconf_size(_SC_LEVEL2_CACHE_SIZE, 0),
           sysconf_size(_SC_LEVEL3_CACHE_SIZE, 0)};
@@ -338,12 +539,16 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
     std::string name;
     double seed_ns;
     std::function<double()> batch;
-    std::function<void()> release = {};  // after the row: give its memory back
+    std::function<void()> release = {};      // after the row: give its memory back
+    std::function<std::string()> check = {};  // before the row: why it cannot be measured here ("" if it can)
+    std::function<std::string()> note = {};   // after the row: what it measured
   };
   PointerChase l1_chase(l1 / 2), l2_chase(l2 / 2);
   std::optional<PointerChase> memory_chase;
   std::vector<std::uint64_t> buffer;
   std::optional<CachedFile> file;
+  std::optional<DirectFile> direct_file;
+  std::string direct_place, direct_refusal;
   std::optional<ThreadPoolExecutor> thread_pool;  // started at its row: fork and spawn run without it
   std::optional<ProcessPoolExecutor> process_pool;
   const std::vector<Probe> probes = {
@@ -351,6 +556,9 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
       {"L2 cache reference", 7, [&] { return l2_chase.ns_per_step(10'000'000 / scale); }},
       {"Mutex lock/unlock (uncontended)", 25, [&] { return mutex_ns(10'000'000 / scale); }},
       {"Mutex lock/unlock (two threads contending)", 0, [&] { return contended_mutex_ns(1'000'000 / scale); }},
+      {"Futex wake, no waiter", 0, [&] { return futex_wake_no_waiter_ns(1'000'000 / scale); }},
+      {"Futex wake of a sleeping thread", 0,
+       [&] { return futex_wake_waiter_ns(2'000 / scale); }},
       {"Main memory reference", 100,
        [&] {
          if (!memory_chase) memory_chase.emplace(memory);
@@ -369,6 +577,15 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
          return file->ns_per_read(1'000 / scale);
        },
        [&] { file.reset(); }},
+      {"Read 1 MB from a file (O_DIRECT)", 1'000'000,
+       [&] { return direct_file->ns_per_read(100 / scale); },
+       [&] { direct_file.reset(); },
+       [&] {
+         direct_file = DirectFile::open(options.direct_io_dirs.empty() ? direct_io_dirs() : options.direct_io_dirs,
+                                        direct_place, direct_refusal);
+         return direct_file ? std::string() : direct_refusal;
+       },
+       [&] { return "read from " + direct_place; }},
       {"Loopback TCP round trip", 0, [&] { return tcp_round_trip_ns(10'000 / scale); }},
       {"Context switch (two threads, futex)", 0, [&] { return context_switch_ns(20'000 / scale); }},
       {"Pipe round trip (two threads)", 0, [&] { return pipe_round_trip_ns(20'000 / scale); }},
@@ -393,18 +610,27 @@ std::vector<LatencyRow> measure_latency(const LatencyOptions& options, const Pro
   const unsigned total = static_cast<unsigned>(probes.size()) * options.runs;
   unsigned done = 0;
   const auto t0 = Clock::now();
+  auto advance = [&] {
+    ++done;
+    if (progress) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+      progress(Progress{done, total, elapsed, elapsed / done * (total - done)});
+    }
+  };
   for (const auto& probe : probes) {
+    if (std::string why = probe.check ? probe.check() : std::string(); !why.empty()) {
+      for (unsigned r = 0; r < options.runs; ++r) advance();  // its batches are done: none to run
+      rows.push_back({probe.name, probe.seed_ns, Stats{}, std::move(why)});
+      continue;
+    }
     std::vector<double> samples;
     for (unsigned r = 0; r < options.runs; ++r) {
       samples.push_back(probe.batch());
-      ++done;
-      if (progress) {
-        const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-        progress(Progress{done, total, elapsed, elapsed / done * (total - done)});
-      }
+      advance();
     }
+    std::string note = probe.note ? probe.note() : std::string();
     if (probe.release) probe.release();
-    rows.push_back({probe.name, probe.seed_ns, summarize(std::move(samples))});
+    rows.push_back({probe.name, probe.seed_ns, summarize(std::move(samples)), "", std::move(note)});
   }
   return rows;
 }

@@ -48,9 +48,13 @@ int run_latency(const LatencyCliOptions& o) {
   if (o.json) {
     auto out = nlohmann::json::array();
     for (const auto& row : rows) {
-      nlohmann::json r{{"name", row.name}, {"measurement_ns", stats_json(row.stats, {})}};
+      const bool measured = row.unavailable.empty();
+      nlohmann::json r{{"name", row.name},
+                       {"measurement_ns", measured ? stats_json(row.stats, {}) : nlohmann::json(nullptr)}};
       r["seed_ns"] = row.seed_ns > 0 ? nlohmann::json(row.seed_ns) : nlohmann::json(nullptr);
-      r["cycles"] = ghz > 0 ? nlohmann::json(row.stats.median * ghz) : nlohmann::json(nullptr);
+      r["cycles"] = ghz > 0 && measured ? nlohmann::json(row.stats.median * ghz) : nlohmann::json(nullptr);
+      if (!measured) r["unavailable"] = row.unavailable;
+      if (!row.note.empty()) r["note"] = row.note;
       out.push_back(r);
     }
     nlohmann::json doc{{"command", "latency"},
@@ -67,11 +71,20 @@ int run_latency(const LatencyCliOptions& o) {
              default_workers(), ghz > 0 ? fmt::format(" at {:.2f} GHz", ghz) : "", format_size(caches.l1d),
              format_size(caches.l2), format_size(caches.l3), options.runs);
   fmt::print("{:<44}  {:>10}  {:>10}  {:>23}  {:>12}\n", "operation", "seed", "here", "min…max", "CPU cycles");
-  for (const auto& row : rows)
+  std::vector<std::string> notes;
+  for (const auto& row : rows) {
+    if (!row.unavailable.empty()) {
+      fmt::print("{:<44}  {:>10}  {:>10}\n", row.name, format_ns(row.seed_ns), "n/a");
+      notes.push_back(fmt::format("{}: not measured here: {}", row.name, row.unavailable));
+      continue;
+    }
     fmt::print("{:<44}  {:>10}  {:>10}  {:>23}  {:>12}\n", row.name, format_ns(row.seed_ns), format_ns(row.stats.median),
                format_ns(row.stats.min) + "…" + format_ns(row.stats.max),
                ghz > 0 ? fmt::format("{:.0f}", row.stats.median * ghz) : "?");
+    if (!row.note.empty()) notes.push_back(fmt::format("{}: {}", row.name, row.note));
+  }
   fmt::print("(seed: Jeff Dean's and Peter Norvig's figures; CPU cycles: the median at the clock the OS reports)\n");
+  for (const auto& note : notes) fmt::print("{}\n", note);
   print_warnings(warnings);
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "lab/primes.hpp"
+#include "lab/python_peers.hpp"
 #include "lab_options.hpp"
 
 namespace tandem::cli {
@@ -24,6 +25,7 @@ struct PrimesOptions {
   bool baseline = false;
   bool sweep = false;
   bool json = false;
+  bool python = false;
   MeasureCliOptions measure;
   CLI::Option* switch_interval_option = nullptr;
 };
@@ -122,6 +124,49 @@ int run_sweep(const PrimesOptions& o, const PrimesPlan& plan) {
   return 0;
 }
 
+// --python: the seed's own programs on CPython (sequential.py, and threads.py or procs.py beside
+// threads-gil or processes), the same numbers, workers and runs, and the two speedups compared.
+struct PythonPeers {
+  nlohmann::json section;     // lab::python::run_python_peers' result
+  nlohmann::json comparison;  // lab::python::compare_speedup's row
+};
+
+PythonPeers run_python(const PrimesPlan& plan, double tandem_speedup, bool json) {
+  const lab::Model model = plan.model.model;
+  const std::string python_model = model == lab::Model::threads_gil ? "threads" : "processes";
+  lab::python::PeerOptions options;
+  options.numbers = plan.numbers;
+  options.workers = {plan.model.workers};
+  options.programs = {"primes"};
+  options.models = {python_model};
+  options.measure = plan.measure;
+  if (!json) fmt::print("\nCPython: the seed's sequential.py and {}.py on the same numbers, {} runs ...\n",
+                        python_model == "threads" ? "threads" : "procs", plan.measure.runs);
+  std::fflush(stdout);
+  PythonPeers out;
+  {
+    ProgressLine progress("CPython");
+    options.progress = progress.callback();
+    out.section = lab::python::run_python_peers(options);
+  }
+  const auto& cases = out.section["cases"];
+  const auto& peer = cases.at(1);
+  out.comparison = lab::python::compare_speedup("primes", plan.model.workers, python_model,
+                                                peer["speedup"].get<double>(), std::string(lab::name(model)),
+                                                tandem_speedup);
+  return out;
+}
+
+void print_python(const PythonPeers& python) {
+  const auto& s = python.section;
+  for (const auto& c : s["cases"])
+    fmt::print("CPython {} ({}): {:<10} median {:.3f}s ({:.3f}…{:.3f}s, {} runs), speedup {:.2f}x\n",
+               s["version"].get<std::string>(), c["script"].get<std::string>(), c["model"].get<std::string>(),
+               c["median_s"].get<double>(), c["min_s"].get<double>(), c["max_s"].get<double>(), c["runs_s"].size(),
+               c["speedup"].get<double>());
+  fmt::print("{}\n", python.comparison["sentence"].get<std::string>());
+}
+
 // --baseline: the sequential check and the model's, each measured, and the speedup of the medians.
 int run_baseline(const PrimesOptions& o, const PrimesPlan& plan) {
   const auto& numbers = plan.numbers;
@@ -139,7 +184,21 @@ int run_baseline(const PrimesOptions& o, const PrimesPlan& plan) {
   auto warnings = lab::warnings(base.stats, plan.conditions);
   for (auto& text : lab::warnings(m.stats, plan.conditions))
     if (std::ranges::find(warnings, text) == warnings.end()) warnings.push_back(text);
+  std::optional<PythonPeers> python;
+  // CPython's runs come after tandem's output (text) or before the document (JSON); their warnings
+  // join tandem's, marked, unless tandem's already say the same (the load average).
+  auto run_python_peers = [&] {
+    python = run_python(plan, speedup, o.json);
+    for (const auto& c : python->section["cases"])
+      for (const auto& w : c["warnings"]) {
+        const auto text = w.get<std::string>();
+        if (std::ranges::find(warnings, text) != warnings.end()) continue;
+        if (auto marked = "CPython: " + text; std::ranges::find(warnings, marked) == warnings.end())
+          warnings.push_back(std::move(marked));
+      }
+  };
   if (o.json) {
+    if (o.python) run_python_peers();
     nlohmann::json doc{{"command", "primes"},
                        {"model", lab::name(model)},
                        {"workers", lab::has_workers(model) ? workers : 1u},
@@ -149,6 +208,10 @@ int run_baseline(const PrimesOptions& o, const PrimesPlan& plan) {
                        {"speedup", speedup},
                        {"warnings", warnings}};
     if (plan.conditions.load_average) doc["load_average"] = *plan.conditions.load_average;
+    if (python) {
+      doc["python"] = python->section;
+      doc["python_comparison"] = python->comparison;
+    }
     fmt::print("{}\n", doc.dump(2));
     return 0;
   }
@@ -165,6 +228,10 @@ int run_baseline(const PrimesOptions& o, const PrimesPlan& plan) {
              model == lab::Model::threads || model == lab::Model::processes ? std::min(workers, default_workers()) : 1u);
   if (model == lab::Model::threads_gil)
     fmt::print("One thread at a time holds the GIL: threads overlap waiting, not computation (Python's threads).\n");
+  if (o.python) {
+    run_python_peers();
+    print_python(*python);
+  }
   print_warnings(warnings);
   return 0;
 }
@@ -219,6 +286,11 @@ int run_primes(const PrimesOptions& o) {
     throw UsageError(fmt::format("--workers sizes a pool; --model {} has none", lab::name(model)));
   if (o.switch_interval_option->count() > 0 && model != lab::Model::threads_gil)
     throw UsageError("--switch-interval is the emulated GIL's: use it with --model threads-gil");
+  if (o.python && !o.baseline)
+    throw UsageError("--python sets CPython's speedup beside tandem's: add --baseline");
+  if (o.python && model != lab::Model::threads_gil && model != lab::Model::processes)
+    throw UsageError("--python compares CPython's threads with --model threads-gil and its processes with "
+                     "--model processes");
   if (o.measure.given() && !o.baseline && !o.sweep)
     throw UsageError("--runs and --warmup repeat a timed comparison: add --baseline or --sweep");
 
@@ -239,6 +311,9 @@ void add_primes(CLI::App& app, Runner& run) {
   sub->add_flag("--baseline", o->baseline, "Also run sequentially first and report the real speedup (measured)");
   sub->add_flag("--sweep", o->sweep,
                 "Run on 1..N workers (N: --workers or the cores) and print the speedup per count (measured)");
+  sub->add_flag("--python", o->python,
+                "With --baseline: also run the seed's own programs on CPython (sequential.py, threads.py or "
+                "procs.py; Debian's /usr/bin/python3, else python3 on PATH) and compare the speedups");
   add_measure_options(*sub, o->measure);
   sub->add_flag("--json", o->json, "Print one JSON document instead of the table");
   sub->add_option("NUMBER", o->numbers, "Numbers to check (default: the published list)")->type_name("UINT");

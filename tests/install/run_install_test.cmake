@@ -6,6 +6,15 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+# With the CLI come the seeds' Python programs, where lab/python_peers.hpp looks from bin/tandem.
+if(EXISTS ${WORK_DIR}/prefix/bin/tandem)
+  foreach(program peer.py primes.py prime_jobs.py primes_sequential.py primes_threads.py primes_procs.py sumsq.py download_sync.py
+                  download_threads.py download_processes.py download_asyncio.py sites.py)
+    if(NOT EXISTS ${WORK_DIR}/prefix/share/tandem/python/${program})
+      message(FATAL_ERROR "tandem installed without share/tandem/python/${program}")
+    endif()
+  endforeach()
+endif()
 run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_CXX_FLAGS=${CXX_FLAGS} -DCMAKE_EXE_LINKER_FLAGS=${CXX_FLAGS})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
