@@ -54,6 +54,15 @@ std::vector<std::string> summary_lines(const std::string& html) {
   return lines;
 }
 
+std::string render_report_error(const std::string& results, const std::string& trace) {
+  try {
+    render_report(results, trace);
+  } catch (const ReportError& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
 bool has_line(const std::vector<std::string>& lines, const std::string& text) {
   return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
 }
@@ -100,6 +109,7 @@ TEST(Report, SweepHasOnePointPerEntryAndTheIdealLine) {
   std::string sweep = element(html, "class=\"chart sweep\" data-program=\"primes\"", "svg");
   EXPECT_EQ(count(sweep, "<circle class=\"point\""), results["programs"][0]["sweep"].size());
   EXPECT_EQ(count(sweep, "<circle class=\"point\" data-model=\"processes\" data-workers=\"3\""), 1u);
+  EXPECT_EQ(count(sweep, "<line class=\"range\""), results["programs"][0]["sweep"].size());  // min…max as speedups
   EXPECT_EQ(count(sweep, "<line class=\"ideal\""), 2u);  // the line and its legend
   // download's sweep is empty: no chart, and nothing breaks.
   EXPECT_EQ(html.find("class=\"chart sweep\" data-program=\"download\""), std::string::npos);
@@ -219,14 +229,7 @@ TEST(Report, MissingSectionsAreLeftOutOrSaidSo) {
 }
 
 TEST(Report, MalformedInputThrowsNamingTheFileAndTheField) {
-  auto message = [](const std::string& results, const std::string& trace) -> std::string {
-    try {
-      render_report(results, trace);
-    } catch (const ReportError& e) {
-      return e.what();
-    }
-    return "no exception";
-  };
+  auto message = render_report_error;
   std::string trace = trace_fixture();
   EXPECT_NE(message("{\"schema\": ", trace).find("results.json: not valid JSON"), std::string::npos);
   EXPECT_EQ(message("{\"schema\": \"tandem-lab/9\"}", trace),
@@ -251,6 +254,19 @@ TEST(Report, IntegersWrittenAsStringsAreRead) {
   std::string html = render_report(results.dump(), trace_fixture());
   EXPECT_NE(html.find("5 runs per case"), std::string::npos);
   EXPECT_EQ(count(html, "<svg class=\"timeline\" data-pid=\"2\""), 1u);
+}
+
+TEST(Report, TheTraceMayBeTheBareEventsArrayAndOtherKeysAreNotEvents) {
+  json results = results_fixture();
+  json trace = json::parse(trace_fixture());
+  std::string from_object = render_report(results.dump(), trace.dump());
+  EXPECT_EQ(render_report(results.dump(), trace["traceEvents"].dump()), from_object);
+  // An object one level down under another key looks like an event by depth, but is not one.
+  trace["otherData"]["nested"] = {{"ph", "X"}, {"pid", 2}, {"tid", 9}, {"ts", 0}, {"dur", 1}, {"name", "not a task"}};
+  EXPECT_EQ(render_report(results.dump(), trace.dump()), from_object);
+  trace["traceEvents"].push_back(7);
+  std::string last = std::to_string(trace["traceEvents"].size() - 1);
+  EXPECT_EQ(render_report_error(results.dump(), trace.dump()), "trace.json: traceEvents[" + last + "]: expected an object");
 }
 
 TEST(Report, SameInputGivesTheSameBytes) {
