@@ -162,6 +162,9 @@ struct Results {
   std::vector<Program> programs;
   std::vector<LatencyRow> latency;
   std::optional<Python> python;
+  // Optional extensions written by `tandem lab`: warnings about the whole run (the load average)
+  // and about the latency table.
+  std::vector<std::string> warnings, latency_warnings;
 };
 
 json parse_json(std::string_view text, const std::string& file, const json::parser_callback_t& on_parsed = nullptr) {
@@ -186,6 +189,8 @@ Results parse_results(std::string_view text) {
   r.created = root.str("created");
   r.quick = root.boolean("quick", false);
   r.runs = root.optional_integer("runs");
+  for (const Reader& w : root.items_or_empty("warnings")) r.warnings.push_back(w.str());
+  for (const Reader& w : root.items_or_empty("latency_warnings")) r.latency_warnings.push_back(w.str());
   r.warmup = root.optional_integer("warmup");
   if (root.has("machine")) {
     Reader m = root.at("machine");
@@ -332,7 +337,10 @@ std::string ns_text(double ns) {
   return fmt::format("{:.1f} ns", ns);
 }
 
-std::string speedup_text(double x) { return fmt::format("{:.2f}x", x); }
+// Two decimals, or two significant digits below 0.1x (a pool's start-up over a tiny input: 0.0012x).
+std::string speedup_text(double x) { return x >= 0.1 || x == 0 ? fmt::format("{:.2f}x", x) : fmt::format("{:.2g}x", x); }
+
+std::string workers_text(long long n) { return fmt::format("{} worker{}", n, n == 1 ? "" : "s"); }
 
 std::string percent_text(double fraction) { return fmt::format("{:.0f}%", fraction * 100); }
 
@@ -721,16 +729,16 @@ std::vector<SummaryLine> summarize(const Results& r) {
       if (p.kind == "io")
         verdict = none ? fmt::format("threads-gil gave no speedup on {} ({}), although the GIL is released while waiting.",
                                      p.name, speedup_text(gil->t.speedup))
-                       : fmt::format("threads-gil kept {}'s I/O concurrency ({} with {} workers): the GIL is released "
+                       : fmt::format("threads-gil kept {}'s I/O concurrency ({} with {}): the GIL is released "
                                      "while a thread waits.",
-                                     p.name, speedup_text(gil->t.speedup), gil->workers);
+                                     p.name, speedup_text(gil->t.speedup), workers_text(gil->workers));
       else
-        verdict = none ? fmt::format("threads-gil gave no speedup on {} ({} with {} workers): one thread computes at a "
+        verdict = none ? fmt::format("threads-gil gave no speedup on {} ({} with {}): one thread computes at a "
                                      "time, as under CPython's GIL.",
-                                     p.name, speedup_text(gil->t.speedup), gil->workers)
-                       : fmt::format("threads-gil gave {} on {} with {} workers, more than the {} a GIL allows for "
+                                     p.name, speedup_text(gil->t.speedup), workers_text(gil->workers))
+                       : fmt::format("threads-gil gave {} on {} with {}, more than the {} a GIL allows for "
                                      "CPU-bound work; see the warnings about load.",
-                                     speedup_text(gil->t.speedup), p.name, gil->workers, speedup_text(kNoSpeedup));
+                                     speedup_text(gil->t.speedup), p.name, workers_text(gil->workers), speedup_text(kNoSpeedup));
       lines.push_back({p.name, "gil", verdict});
     }
     if (const Case* co = find_case(p, "coroutines"); co && seq && p.kind == "cpu" && co->t.speedup <= kNoSpeedup)
@@ -754,8 +762,8 @@ std::vector<SummaryLine> summarize(const Results& r) {
       for (const SweepPoint& s : p.sweep)
         if (s.model == model && (!top || s.t.speedup > top->t.speedup)) top = &s;
       lines.push_back({p.name, "sweep",
-                       fmt::format("{} on {} peaked at {} with {} worker{} ({} of linear).", model, p.name,
-                                   speedup_text(top->t.speedup), top->workers, top->workers == 1 ? "" : "s",
+                       fmt::format("{} on {} peaked at {} with {} ({} of linear).", model, p.name,
+                                   speedup_text(top->t.speedup), workers_text(top->workers),
                                    percent_text(top->t.speedup / static_cast<double>(std::max(1LL, top->workers))))});
     }
   }
@@ -821,7 +829,7 @@ svg.latency-scale { display: inline; margin: 0; background: #f4f4f4; } .latency-
 .seed-mark { stroke: #d62728; stroke-width: 2; } svg .speedup { font-weight: 600; }
 figure { margin: 1em 0; } figcaption { font-size: 0.9em; color: #444; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
-th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; } td { white-space: nowrap; } th:first-child, td:first-child { text-align: left; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; } td { white-space: nowrap; } td:first-child { white-space: normal; } th:first-child, td:first-child { text-align: left; }
 .warnings { color: #a15c00; font-size: 0.9em; } .agree { color: #2a7d2a; } .differ { color: #b22; }
 .summary li { margin: 0.3em 0; } .note { color: #777; font-style: italic; }
 )";
@@ -829,7 +837,8 @@ th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; } 
 void render_header(std::string& out, const Results& r) {
   out += "<h1>tandem lab report</h1>\n<p class=\"meta\">";
   std::vector<std::string> parts;
-  if (!r.version.empty()) parts.push_back("tandem " + escape(r.version));
+  // As `tandem --version` prints it ("tandem 0.1.0"), or the bare number.
+  if (!r.version.empty()) parts.push_back(escape(r.version.starts_with("tandem") ? r.version : "tandem " + r.version));
   if (!r.created.empty()) parts.push_back(escape(r.created));
   if (r.runs) parts.push_back(fmt::format("{} runs per case", *r.runs) + (r.warmup ? fmt::format(" after {} warmup", *r.warmup) : ""));
   if (r.quick) parts.push_back("quick run");
@@ -842,7 +851,33 @@ void render_header(std::string& out, const Results& r) {
   out += "</p>\n";
 }
 
-void render_program(std::string& out, const Program& p, const std::map<long long, Timeline>& timelines) {
+void render_warnings(std::string& out, const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return;
+  out += "<ul class=\"warnings\">";
+  for (const std::string& w : warnings) out += fmt::format("<li>{}</li>", escape(w));
+  out += "</ul>\n";
+}
+
+// One line per distinct warning, naming the cases it applies to; a warning about the whole run (the
+// load average) is said once at the top, not under every case.
+void render_case_warnings(std::string& out, const Program& p, const std::vector<std::string>& run_warnings) {
+  std::vector<std::pair<std::string, std::string>> by_text;  // warning → the cases, in order of first appearance
+  for (const Case& c : p.cases)
+    for (const std::string& w : c.warnings) {
+      if (std::find(run_warnings.begin(), run_warnings.end(), w) != run_warnings.end()) continue;
+      auto it = std::find_if(by_text.begin(), by_text.end(), [&](const auto& e) { return e.first == w; });
+      if (it == by_text.end())
+        by_text.emplace_back(w, case_label(c));
+      else
+        it->second += ", " + case_label(c);
+    }
+  std::vector<std::string> lines;
+  for (const auto& [text, cases] : by_text) lines.push_back(cases + ": " + text);
+  render_warnings(out, lines);
+}
+
+void render_program(std::string& out, const Program& p, const std::map<long long, Timeline>& timelines,
+                    const std::vector<std::string>& run_warnings) {
   out += fmt::format("<section class=\"program\" id=\"program-{}\" data-program=\"{}\" data-kind=\"{}\">\n<h2>{}</h2>\n",
                      slug(p.name), escape(p.name), escape(p.kind), escape(p.title));
   if (p.cases.empty()) {
@@ -851,10 +886,7 @@ void render_program(std::string& out, const Program& p, const std::map<long long
   }
   out += "<h3>Median time per model (bars), min…max (whiskers), speedup over sequential</h3>\n";
   draw_cases_chart(out, p);
-  std::string warnings;
-  for (const Case& c : p.cases)
-    for (const std::string& w : c.warnings) warnings += fmt::format("<li>{}: {}</li>", escape(case_label(c)), escape(w));
-  if (!warnings.empty()) out += "<ul class=\"warnings\">" + warnings + "</ul>\n";
+  render_case_warnings(out, p, run_warnings);
   if (!p.sweep.empty()) {
     out += "<h3>Workers sweep: speedup over sequential, beside the ideal</h3>\n";
     draw_sweep_chart(out, p);
@@ -887,7 +919,7 @@ void render_latency(std::string& out, const Results& r) {
   }
   open_table(out, "latency",
              {"operation", "this machine", "min…max", "seed's figure", "this / seed", "instructions",
-              "1 ns … 1 s (log): bar this machine, mark seed"});
+              "log scale, 1 ns…1 s"});
   for (const LatencyRow& row : r.latency) {
     out += fmt::format("<tr class=\"latency-row\"><td>{}</td><td>{}</td><td>{}…{}</td><td>{}</td><td>{}</td><td>{}</td>",
                        escape(row.name), escape(ns_text(row.median)), escape(ns_text(row.min)), escape(ns_text(row.max)),
@@ -905,7 +937,13 @@ void render_latency(std::string& out, const Results& r) {
     out += "</svg></td></tr>\n";
   }
   out += "</tbody></table>\n<p class=\"meta\">Instructions: the median time × this CPU's clock, the seed's way of "
-         "counting.</p>\n</section>\n";
+         "counting. The last column puts this machine's median (bar) beside the seed's figure (red mark) on one "
+         "log scale.</p>\n";
+  std::vector<std::string> latency_only;  // the run's own warnings are said at the top
+  for (const std::string& w : r.latency_warnings)
+    if (std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end()) latency_only.push_back(w);
+  render_warnings(out, latency_only);
+  out += "</section>\n";
 }
 
 void render_python(std::string& out, const Results& r) {
@@ -979,6 +1017,7 @@ std::string render_report(std::string_view results_json, std::string_view trace_
   out += kStyle;
   out += "</style></head>\n<body>\n";
   render_header(out, r);
+  render_warnings(out, r.warnings);
   out += "<nav class=\"meta\">";
   for (const Program& p : r.programs)
     out += fmt::format("<a href=\"#program-{}\">{}</a> · ", slug(p.name), escape(p.name));
@@ -986,7 +1025,7 @@ std::string render_report(std::string_view results_json, std::string_view trace_
   if (r.python) out += " · <a href=\"#python\">CPython</a>";
   out += " · <a href=\"#summary\">which model when</a></nav>\n";
   render_summary(out, r);
-  for (const Program& p : r.programs) render_program(out, p, timelines);
+  for (const Program& p : r.programs) render_program(out, p, timelines, r.warnings);
   if (r.programs.empty()) out += "<p class=\"note\">results.json lists no programs.</p>\n";
   render_latency(out, r);
   render_python(out, r);

@@ -37,6 +37,12 @@ std::size_t count(const std::string& text, const std::string& pattern) {
   return static_cast<std::size_t>(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
 // The text of one element: from the opening tag that contains `marker` to the closing `</tag>`.
 std::string element(const std::string& html, const std::string& marker, const std::string& tag) {
   auto at = html.find(marker);
@@ -211,6 +217,22 @@ TEST(Report, LatencyAndPythonTablesHaveOneRowPerEntry) {
   EXPECT_EQ(count(html, "<tr class=\"python-row\""), results["python"]["cases"].size());
   EXPECT_EQ(count(html, "<td class=\"agree\">agrees"), 3u);
   EXPECT_EQ(count(html, "<td class=\"differ\">differs"), 1u);
+}
+
+TEST(Report, EachWarningIsSaidOnceNamingItsCasesAndRunWarningsOnlyAtTheTop) {
+  json results = results_fixture();
+  std::string load = "the load average (2.31) exceeds the 2 cores";
+  results["warnings"] = {load};
+  results["latency_warnings"] = {load, "'L1 cache reference': the slowest batch took 2.1x as long as the fastest"};
+  auto& cases = results["programs"][0]["cases"];
+  cases[0]["warnings"] = {load, "a run took 4.0 ms: under 50 ms"};
+  cases[1]["warnings"] = {"a run took 4.0 ms: under 50 ms", load};
+  std::string html = render_report(results.dump(), trace_fixture());
+  EXPECT_EQ(occurrences(html, "<li>" + load + "</li>"), 1u);
+  EXPECT_EQ(occurrences(html, load), 1u);
+  EXPECT_EQ(occurrences(html, "<li>sequential, threads ×2: a run took 4.0 ms: under 50 ms</li>"), 1u);
+  std::string latency = element(html, "<section class=\"latency\"", "section");
+  EXPECT_NE(latency.find("<li>&#39;L1 cache reference&#39;: the slowest batch took 2.1x"), std::string::npos);
 }
 
 TEST(Report, MissingSectionsAreLeftOutOrSaidSo) {
