@@ -104,8 +104,10 @@ struct Timing {
   double median = 0, min = 0, max = 0, speedup = 0;
 };
 
-Timing read_timing(const Reader& r) {
-  Timing t{r.number("median_s"), r.number("min_s"), r.number("max_s"), r.number("speedup")};
+// CPython's cases may have a null speedup (no sequential run to divide by): read as 0, shown as "–".
+Timing read_timing(const Reader& r, bool speedup_may_be_null = false) {
+  double speedup = speedup_may_be_null && !r.has("speedup") ? 0 : r.number("speedup");
+  Timing t{r.number("median_s"), r.number("min_s"), r.number("max_s"), speedup};
   if (t.median < 0 || t.min < 0 || t.max < 0 || t.speedup < 0) r.fail("times and speedups must not be negative");
   return t;
 }
@@ -141,6 +143,7 @@ struct PythonCase {
   std::string program, model;
   long long workers = 1;
   Timing t;
+  std::vector<std::string> warnings;  // e.g. CPython's answer differed from tandem's
 };
 
 struct Python {
@@ -234,7 +237,8 @@ Results parse_results(std::string_view text) {
     Python p{py.str("interpreter"), py.str("version"), {}};
     for (const Reader& c : py.items_or_empty("cases")) {
       PythonCase k{c.at("program").str(), c.at("model").str(), c.has("workers") ? c.integer("workers") : 1,
-                   read_timing(c)};
+                   read_timing(c, true), {}};
+      for (const Reader& w : c.items_or_empty("warnings")) k.warnings.push_back(w.str());
       p.cases.push_back(std::move(k));
     }
     r.python = std::move(p);
@@ -451,15 +455,16 @@ std::string tandem_model_for_python(std::string_view model) {
   return model == "threads" || model == "thread" ? "threads-gil" : std::string(model);
 }
 
-// The sweep's entry with CPython's worker count, else the program's case of that model.
+// tandem's case, else its sweep entry, with CPython's worker count: a speedup is compared only at
+// the same width (as lab/python_peers.cpp's compare_speedups does).
 std::optional<Timing> tandem_timing(const Results& r, const PythonCase& pc) {
   std::string model = tandem_model_for_python(pc.model);
   for (const Program& p : r.programs) {
     if (p.name != pc.program) continue;
+    for (const Case& c : p.cases)
+      if (c.model == model && (c.workers == pc.workers || model == "sequential")) return c.t;
     for (const SweepPoint& s : p.sweep)
       if (s.model == model && s.workers == pc.workers) return s.t;
-    for (const Case& c : p.cases)
-      if (c.model == model) return c.t;
   }
   return std::nullopt;
 }
@@ -975,10 +980,16 @@ void render_python(std::string& out, const Results& r) {
         "<tr class=\"python-row\" data-program=\"{}\" data-model=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>\n",
         escape(pc.program), escape(pc.model), escape(pc.program), escape(pc.model), pc.workers,
-        escape(seconds_text(pc.t.median)), escape(speedup_text(pc.t.speedup)), escape(tandem_model_for_python(pc.model)),
+        escape(seconds_text(pc.t.median)), pc.t.speedup > 0 ? escape(speedup_text(pc.t.speedup)) : "–",
+        escape(tandem_model_for_python(pc.model)),
         escape(tandem_speedup), cls, escape(verdict));
   }
-  out += "</tbody></table>\n</section>\n";
+  out += "</tbody></table>\n";
+  std::vector<std::string> warnings;
+  for (const PythonCase& pc : py.cases)
+    for (const std::string& w : pc.warnings) warnings.push_back(fmt::format("CPython {} {}: {}", pc.program, pc.model, w));
+  render_warnings(out, warnings);
+  out += "</section>\n";
 }
 
 void render_summary(std::string& out, const Results& r) {

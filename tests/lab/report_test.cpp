@@ -235,6 +235,27 @@ TEST(Report, EachWarningIsSaidOnceNamingItsCasesAndRunWarningsOnlyAtTheTop) {
   EXPECT_NE(latency.find("<li>&#39;L1 cache reference&#39;: the slowest batch took 2.1x"), std::string::npos);
 }
 
+TEST(Report, CPythonIsComparedAtTheSameWidthOnlyAndANullSpeedupIsNotAFigure) {
+  json results = results_fixture();
+  auto& py = results["python"]["cases"];
+  py[2]["workers"] = 4;        // primes processes: tandem's case ran 2 workers, its sweep 1 to 4
+  py[3]["workers"] = 3;        // download threads: tandem ran 5, and has no sweep
+  py[4]["speedup"] = nullptr;  // download processes: no CPython sequential to divide by
+  py[4]["warnings"] = {"CPython's procs.py answered 7, not tandem's answer"};
+  std::string html = render_report(results.dump(), trace_fixture());
+  std::string table = element(html, "<table class=\"python\"", "table");
+  EXPECT_NE(table.find("<td>primes</td><td>processes</td><td>4</td><td>3.11 s</td><td>1.90x</td><td>processes</td>"
+                       "<td>1.88x</td><td class=\"agree\">agrees (-1%)</td>"),
+            std::string::npos);  // the sweep's 4-worker entry
+  EXPECT_NE(table.find("<td>download</td><td>threads</td><td>3</td><td>419.0 ms</td><td>4.92x</td><td>threads-gil</td>"
+                       "<td>not measured</td>"),
+            std::string::npos);
+  EXPECT_NE(table.find("<td>download</td><td>processes</td><td>2</td><td>1.30 s</td><td>–</td>"), std::string::npos);
+  EXPECT_NE(html.find("<li>CPython download processes: CPython&#39;s procs.py answered 7, not tandem&#39;s answer</li>"),
+            std::string::npos);
+  EXPECT_TRUE(has_line(summary_lines(html), "The emulation agreed with CPython within 15 % on 2 of 2 comparisons."));
+}
+
 TEST(Report, MissingSectionsAreLeftOutOrSaidSo) {
   json results = results_fixture();
   results["python"] = nullptr;
