@@ -705,7 +705,7 @@ struct SummaryLine {
   std::string text;
 };
 
-std::vector<SummaryLine> summarize(const Results& r) {
+std::vector<SummaryLine> summarize(const Results& r, const std::map<long long, Timeline>& timelines) {
   std::vector<SummaryLine> lines;
   std::map<std::string, std::vector<std::string>> fastest_by_kind;  // kind → "model (program)"
   for (const Program& p : r.programs) {
@@ -745,6 +745,14 @@ std::vector<SummaryLine> summarize(const Results& r) {
                                      "CPU-bound work; see the warnings about load.",
                                      speedup_text(gil->t.speedup), p.name, workers_text(gil->workers), speedup_text(kNoSpeedup));
       lines.push_back({p.name, "gil", verdict});
+      // The seed's picture of the GIL, counted from the trace: who held it, and for how long.
+      auto traced = gil->trace_pid ? timelines.find(*gil->trace_pid) : timelines.end();
+      if (traced != timelines.end())
+        if (GilStats g = gil_stats(traced->second); g.holds > 0)
+          lines.push_back({p.name, "gil-trace",
+                           fmt::format("In its traced run of {} the GIL changed hands {} times in {} holds, a median "
+                                       "hold of {}.",
+                                       p.name, g.handoffs, g.holds, seconds_text(g.median_hold_us / 1e6))});
     }
     if (const Case* co = find_case(p, "coroutines"); co && seq && p.kind == "cpu" && co->t.speedup <= kNoSpeedup)
       lines.push_back({p.name, "coroutines",
@@ -992,9 +1000,9 @@ void render_python(std::string& out, const Results& r) {
   out += "</section>\n";
 }
 
-void render_summary(std::string& out, const Results& r) {
+void render_summary(std::string& out, const Results& r, const std::map<long long, Timeline>& timelines) {
   out += "<section class=\"summary\" id=\"summary\">\n<h2>Which model when (from this run's numbers)</h2>\n<ul class=\"summary\">\n";
-  auto lines = summarize(r);
+  auto lines = summarize(r, timelines);
   if (lines.empty()) out += "<li class=\"summary-line note\">This run measured nothing to compare.</li>\n";
   for (const SummaryLine& l : lines)
     out += fmt::format("<li class=\"summary-line\" data-kind=\"{}\" data-program=\"{}\">{}</li>\n", escape(l.kind),
@@ -1035,7 +1043,7 @@ std::string render_report(std::string_view results_json, std::string_view trace_
   out += "<a href=\"#latency\">latency</a>";
   if (r.python) out += " · <a href=\"#python\">CPython</a>";
   out += " · <a href=\"#summary\">which model when</a></nav>\n";
-  render_summary(out, r);
+  render_summary(out, r, timelines);
   for (const Program& p : r.programs) render_program(out, p, timelines, r.warnings);
   if (r.programs.empty()) out += "<p class=\"note\">results.json lists no programs.</p>\n";
   render_latency(out, r);
