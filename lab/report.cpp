@@ -10,12 +10,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <initializer_list>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <vector>
 
@@ -35,7 +34,6 @@ class Reader {
   [[noreturn]] void fail(const std::string& what) const {
     throw ReportError(fmt::format("{}: {}{}{}", file_, path_, path_.empty() ? "" : ": ", what));
   }
-  const json& value() const { return value_; }
   bool has(const char* key) const { return value_.is_object() && value_.contains(key) && !value_[key].is_null(); }
 
   Reader at(const char* key) const {
