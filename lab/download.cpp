@@ -179,14 +179,15 @@ std::vector<std::string> seed_sites(const std::string& base_url, std::size_t cou
 DownloadError::DownloadError(std::string url, const std::string& cause)
     : Error("could not download " + url + ": " + cause), url_(std::move(url)) {}
 
-std::size_t kept_in_flight(std::size_t url_count) {
+std::size_t kept_in_flight(std::size_t url_count, std::size_t descriptors_per_connection) {
+  const std::size_t per = std::max<std::size_t>(1, descriptors_per_connection);
   rlimit lim{};
   std::size_t cap = 1000;
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
-    cap = lim.rlim_cur > 258 ? static_cast<std::size_t>((lim.rlim_cur - 256) / 2) : 1;
+    cap = lim.rlim_cur > 256 + per ? static_cast<std::size_t>((lim.rlim_cur - 256) / per) : 1;
   else if (lim.rlim_cur == RLIM_INFINITY)
     cap = url_count;
-  return std::max<std::size_t>(1, std::min({url_count, cap, kMaxDefaultInFlight}));
+  return std::max<std::size_t>(1, std::min(url_count, cap));
 }
 
 std::size_t default_download_workers(Model model, std::size_t url_count) {

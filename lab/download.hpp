@@ -17,7 +17,8 @@
 // - coroutines: one http::ClientSession on an aio loop and gather() over one task per URL (the seed's
 //   aiohttp.ClientSession + asyncio.gather). `workers` is the session's connection limit. aiohttp's
 //   default is 100, which makes 1,000 requests at 100 ms take ten round trips; here the default keeps
-//   every URL in flight at once up to kMaxDefaultInFlight (see kept_in_flight()).
+//   every URL in flight at once, within the descriptor limit (see kept_in_flight()). That is the
+//   downloader's choice, not the session's: a ClientSession's own default stays aiohttp's 100.
 //
 // Contract: the bytes read per URL are returned in the order of `urls`, with their total. `on_read`
 // (may be empty) is called once per site as it completes (the seed's "Read N from URL" line), never
@@ -75,15 +76,13 @@ using OnRead = std::function<void(const std::string& url, std::size_t bytes)>;
 /// this process may use, coroutines kept_in_flight(url_count).
 std::size_t default_download_workers(Model model, std::size_t url_count);
 
-/// Beyond this many connections to one host, libcurl's cost per request grows with the connections
-/// open (measured, 10,000 sites at 100 ms on 2 cores: 3.2–3.7 s with all 10,000 in flight, 1.2 s with
-/// 1,500–2,000, 1.4 s with 1,000), so the coroutine model's default stops here.
-inline constexpr std::size_t kMaxDefaultInFlight = 2'000;
-
-/// Connections the coroutine model keeps open at once by default: every URL up to
-/// kMaxDefaultInFlight, and at most what the descriptor limit allows with an in-process server
-/// holding the other end of each connection ((RLIMIT_NOFILE soft limit − 256) / 2); at least 1.
-std::size_t kept_in_flight(std::size_t url_count);
+/// Connections the coroutine model keeps open at once by default: every URL, as far as the descriptor
+/// limit allows: (RLIMIT_NOFILE soft limit − 256) / `descriptors_per_connection`, which is 2 while an
+/// in-process server (FixtureServer) holds the other end of each connection and 1 against another
+/// process; at least 1. (Until http::ClientSession spread its transfers over several libcurl multi
+/// handles this stopped at 2,000: libcurl's cost per request grew with the connections on one handle.
+/// See docs/architecture.md.)
+std::size_t kept_in_flight(std::size_t url_count, std::size_t descriptors_per_connection = 2);
 
 /// Downloads every URL under `model` with `workers` threads / processes / connections (0: the
 /// default). Throws DownloadError for the first site that fails; std::invalid_argument for a model

@@ -87,7 +87,11 @@ int run_download(const DownloadCliOptions& o) {
   };
   std::vector<lab::DownloadRun> runs;
   for (auto model : models) {
-    runs.push_back(lab::download_all_sites(model, urls, workers, o.verbose ? on_read : lab::OnRead{}));
+    // Without the embedded server a connection costs this process one descriptor, not two.
+    const std::size_t w = workers == 0 && !server && model == lab::Model::coroutines
+                              ? lab::kept_in_flight(urls.size(), 1)
+                              : workers;
+    runs.push_back(lab::download_all_sites(model, urls, w, o.verbose ? on_read : lab::OnRead{}));
     print_downloaded(runs.back());
   }
   if (runs.size() == 1) return 0;
@@ -118,7 +122,7 @@ void add_download(CLI::App& app, Runner& run) {
                                        "with --url, the URLs repeated to this count");
   sub->add_option("--workers", o->workers,
                   "Threads (default 5, the seed's), processes (default: the CPUs) or, for coroutines, "
-                  "connections open at once (default: all sites, at most 2,000 and within the descriptor limit)");
+                  "connections open at once (default: all sites, within the descriptor limit)");
   sub->add_option("--latency", o->latency, "The embedded server holds each answer back this long: 100ms, 0.1s, 0")
       ->capture_default_str();
   sub->add_option("--url", o->urls, "Download these URLs (http or https) instead of the embedded sites");

@@ -365,3 +365,68 @@ TEST(HttpClientSession, ARequestLeftRunningWhenMainReturnsEndsCleanly) {
   }
   EXPECT_EQ(http::testing::open_fd_count(), before);
 }
+
+// More transfers than one libcurl multi handle takes (the session spreads them over several, each with
+// its own connection cache, and admits them a batch per loop iteration): every response is still its
+// own, the limit still holds across the handles, and they did run together. (300 connections: the
+// in-process server holds the other ends, 600 descriptors in all, within a 1,024 limit.)
+TEST(HttpClientSession, ThreeHundredRequestsAtOnceSpanSeveralMultiHandlesAndKeepTheLimit) {
+  TestServer server;
+  std::vector<std::string> bodies;
+  aio::run([&]() -> aio::Task<void> {
+    http::ClientSessionOptions o;
+    o.limit = 280;
+    http::ClientSession session(o);
+    std::vector<aio::Task<http::Response>> requests;
+    for (int i = 0; i < 300; ++i) requests.push_back(session.get(server.url("/slow/300?" + std::to_string(i))));
+    auto responses = co_await aio::gather(std::move(requests));
+    for (auto& r : responses) bodies.push_back(std::move(r.body));
+    EXPECT_EQ(session.in_flight(), 0u);
+  }());
+  ASSERT_EQ(bodies.size(), 300u);
+  for (const auto& b : bodies) EXPECT_EQ(b, "slow");
+  EXPECT_LE(server.max_concurrent(), 280);
+  EXPECT_GT(server.max_concurrent(), 256);  // more than one multi handle's worth at once
+}
+
+// Closing and cancelling reach transfers in every multi handle: all fail with ConnectionError or
+// CancelledError, and no timer, watched socket or descriptor is left.
+TEST(HttpClientSession, CloseAndCancelReachEveryMultiHandle) {
+  const int before = http::testing::open_fd_count();
+  {
+    TestServer server;
+    aio::run([&]() -> aio::Task<void> {
+      auto& loop = aio::get_running_loop();
+      http::ClientSessionOptions o;
+      o.limit = 0;  // no limit: the 300 go to libcurl a batch per loop iteration
+      http::ClientSession session(o);
+      std::vector<aio::TaskHandle<http::Response>> tasks;
+      for (int i = 0; i < 300; ++i) tasks.push_back(aio::create_task(session.get(server.url("/hold"))));
+      const bool held = co_await eventually([&] { return server.holding() == 300; });
+      CO_ASSERT_TRUE(held);
+      constexpr int kCancelled = 43;  // every 7th: some in each multi handle
+      for (std::size_t i = 0; i < 300; i += 7) tasks[i].cancel();
+      const bool gone = co_await eventually([&] { return session.in_flight() == 300u - kCancelled; });
+      EXPECT_TRUE(gone);
+      session.close();
+      int failed = 0, cancelled = 0;
+      for (auto& t : tasks) {
+        try {
+          co_await t;
+        } catch (const http::ConnectionError&) {
+          ++failed;
+        } catch (const tandem::CancelledError&) {
+          ++cancelled;
+        }
+      }
+      EXPECT_EQ(failed, 300 - kCancelled);
+      EXPECT_EQ(cancelled, kCancelled);
+      EXPECT_EQ(session.watched_sockets(), 0u);
+      EXPECT_EQ(loop.timer_count(), 0u);
+      const bool seen = co_await eventually([&] { return server.closed_by_client() == 300; });
+      EXPECT_TRUE(seen);
+    }());
+    server.stop();
+  }
+  EXPECT_EQ(http::testing::open_fd_count(), before);
+}

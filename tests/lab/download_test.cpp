@@ -1,6 +1,7 @@
 // The seed's downloader: every model reads the fixture sites with the right sizes, agrees with the
 // others byte for byte, and names the URL that failed.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <memory>
 #include <set>
@@ -51,8 +52,25 @@ TEST(DownloadModels, DefaultWorkersAreTheSeeds) {
   EXPECT_GE(lab::default_download_workers(Model::processes, 160), 1u);
   EXPECT_EQ(lab::default_download_workers(Model::coroutines, 160), 160u);  // all in flight
   EXPECT_EQ(lab::kept_in_flight(0), 1u);
-  EXPECT_LE(lab::kept_in_flight(10'000), lab::kMaxDefaultInFlight);
   EXPECT_GE(lab::kept_in_flight(10'000), 1u);
+}
+
+// Every URL in flight, within the descriptor limit: half of what is left above 256 descriptors with
+// an in-process server, all of it against another process.
+TEST(DownloadModels, KeptInFlightIsEveryUrlWithinTheDescriptorLimit) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 1256;
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < low.rlim_cur) GTEST_SKIP() << "hard limit below 1,256";
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  const std::size_t in_process = lab::kept_in_flight(10'000);
+  const std::size_t other_process = lab::kept_in_flight(10'000, 1);
+  const std::size_t few = lab::kept_in_flight(300);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(in_process, 500u);
+  EXPECT_EQ(other_process, 1000u);
+  EXPECT_EQ(few, 300u);
 }
 
 TEST_P(EveryModel, DownloadsTheSeedsSitesWithTheirSizes) {

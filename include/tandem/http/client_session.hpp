@@ -27,9 +27,12 @@
 // Contract:
 // - Response, RequestOptions, SessionOptions and the errors are the blocking client's (client.hpp),
 //   with the same defaults: redirects followed, certificates verified, 5 minute total timeout.
-// - Connections are kept alive and reused. At most `limit` are open at once (aiohttp's
-//   TCPConnector(limit=100)), at most `limit_per_host` to one host:port (0: no per-host limit),
-//   further requests wait in the session's queue for a free connection.
+// - Connections are kept alive and reused. At most `limit` are in use at once (aiohttp's
+//   TCPConnector(limit=100), which counts the same), at most `limit_per_host` to one host:port (0: no
+//   per-host limit), further requests wait in the session's queue for a free connection. Above 256
+//   requests at once (a `limit` over 256, or 0, and no per-host limit) the session spreads them over
+//   several libcurl multi handles of 256, each keeping its own idle connections, and hands libcurl
+//   at most 256 new ones per loop iteration (see docs/architecture.md: the cost per request stays flat).
 // - Cancelling the awaiting task (task.cancel(), aio::timeout, a TaskGroup sibling failing) removes
 //   its transfer from libcurl at once: its connection is closed, no callback of it runs afterwards,
 //   and the co_await throws CancelledError.
