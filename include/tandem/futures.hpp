@@ -109,7 +109,11 @@ class StateBase {
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    // Seeing 1 means the caller holds the only reference: nobody else can add one (that takes a
+    // reference), so the last release skips the atomic read-modify-write (the acquire pairs with the
+    // others' releases). A fork-join task's future is usually the last holder: one atomic less per task.
+    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      delete this;
   }
 
   FutureState state() const noexcept {

@@ -44,6 +44,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -58,6 +59,12 @@ namespace tandem {
 
 namespace detail {
 
+/// Memory for task states: freed blocks are kept in a small per-thread cache (size classes of 16 bytes
+/// up to 512, at most 64 KiB per class and thread), so that a fork-join recursion reuses a few warm
+/// blocks instead of calling malloc and free for every task. Larger states go to operator new.
+void* allocate_task(std::size_t size);
+void deallocate_task(void* p, std::size_t size) noexcept;
+
 /// A queued unit of work. It sits in one queue (a worker's deque, or the pool's injection list through
 /// `next`) holding one reference to its future's state; it can be claimed (pending → running) by whoever
 /// pops it or by a worker waiting on its future, and the queue's reference is dropped when the node
@@ -66,9 +73,10 @@ class PoolTask : public WorkItem {
  public:
   PoolTask* next = nullptr;      // link in the injection list
   const void* home = nullptr;    // the worker whose deque it was pushed to; null: the injection list
-  bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
   std::atomic<const void*> runner{nullptr};  // the worker that claimed it
   std::atomic<std::int64_t> runner_base{0};  // runner's deque bottom when it claimed it
+  bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
+                                 // (last: the task's function may fill the padding after it)
 
   virtual bool claim() noexcept = 0;             // pending → running; false: cancelled or claimed already
   virtual void run_claimed() noexcept = 0;       // after claim(): runs the function, completes the future
@@ -84,6 +92,13 @@ template <class R, class Fn>
 class PoolTaskState final : public State<R>, public PoolTask {
  public:
   explicit PoolTaskState(Fn&& fn) : State<R>(2), fn_(std::move(fn)) {}  // the future's and the queue's
+
+  static void* operator new(std::size_t size) { return allocate_task(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { deallocate_task(p, size); }
+  static void* operator new(std::size_t size, std::align_val_t al) { return ::operator new(size, al); }
+  static void operator delete(void* p, std::size_t size, std::align_val_t al) noexcept {
+    ::operator delete(p, size, al);
+  }
 
   WorkItem* work_item() noexcept override { return this; }
   bool claim() noexcept override { return this->try_start(); }

@@ -1,0 +1,43 @@
+// Private (sys layer): an asymmetric memory barrier, for a Dekker-style handshake whose one side runs
+// millions of times a second and whose other side runs rarely and may be slow.
+//
+// The classic case (the thread pool): a worker pushes a task and then reads "is anyone parked?"; a
+// worker about to park announces itself and then looks at every queue. Each side needs a full barrier
+// between its store and its load, or both can miss the other. With membarrier(2) the frequent side
+// pays only a compiler barrier, and the rare side asks the kernel to run a full barrier on every CPU
+// that runs a thread of this process (Linux 4.14+: MEMBARRIER_CMD_PRIVATE_EXPEDITED; folly's
+// asymmetricLightBarrier/asymmetricHeavyBarrier). Where membarrier is unavailable, and under
+// ThreadSanitizer (which does not model it), both sides use an ordinary seq_cst fence.
+#pragma once
+
+#include <atomic>
+
+namespace tandem::sys {
+
+namespace detail {
+extern bool membarrier_ready;  // written once, by enable_asymmetric_barriers(), before any use
+}
+
+/// Call before starting threads that use the barriers (idempotent, thread-safe): registers this process
+/// for membarrier's expedited command if the kernel has it. The choice is fixed by the first call's
+/// return, so both sides of a handshake always agree on it.
+void enable_asymmetric_barriers() noexcept;
+
+/// The frequent side: orders this thread's earlier stores before its later loads, against a concurrent
+/// heavy_barrier() on another thread (not against another light_barrier()).
+inline void light_barrier() noexcept {
+#if defined(__SANITIZE_THREAD__)
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#else
+  if (detail::membarrier_ready)
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// The rare side: a full barrier on this thread and on every thread of the process that runs now.
+/// A system call (~0.3–3 µs).
+void heavy_barrier() noexcept;
+
+}  // namespace tandem::sys
