@@ -6,8 +6,10 @@
 // between its store and its load, or both can miss the other. With membarrier(2) the frequent side
 // pays only a compiler barrier, and the rare side asks the kernel to run a full barrier on every CPU
 // that runs a thread of this process (Linux 4.14+: MEMBARRIER_CMD_PRIVATE_EXPEDITED; folly's
-// asymmetricLightBarrier/asymmetricHeavyBarrier). Where membarrier is unavailable, and under
-// ThreadSanitizer (which does not model it), both sides use an ordinary seq_cst fence.
+// asymmetricLightBarrier/asymmetricHeavyBarrier). Where membarrier is unavailable both sides use an
+// ordinary seq_cst fence. Under ThreadSanitizer (which models neither membarrier nor, in GCC, fences)
+// the store before a light barrier is seq_cst (light_store_order) and both barriers are empty: with the
+// heavy side's own store and loads seq_cst too, that is the textbook seq_cst Dekker pair.
 #pragma once
 
 #include <atomic>
@@ -23,11 +25,19 @@ extern bool membarrier_ready;  // written once, by enable_asymmetric_barriers(),
 /// return, so both sides of a handshake always agree on it.
 void enable_asymmetric_barriers() noexcept;
 
+/// The order for the store that a light_barrier() follows (and for the heavy side's store and loads
+/// around heavy_barrier(), which must be seq_cst anyway): release normally, seq_cst under TSan.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr std::memory_order light_store_order = std::memory_order_seq_cst;
+#else
+inline constexpr std::memory_order light_store_order = std::memory_order_release;
+#endif
+
 /// The frequent side: orders this thread's earlier stores before its later loads, against a concurrent
 /// heavy_barrier() on another thread (not against another light_barrier()).
 inline void light_barrier() noexcept {
 #if defined(__SANITIZE_THREAD__)
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Nothing: the store was seq_cst (light_store_order).
 #else
   if (detail::membarrier_ready)
     std::atomic_signal_fence(std::memory_order_seq_cst);

@@ -127,7 +127,7 @@ class TaskDeque {
     Ring* r = ring_.load(std::memory_order_relaxed);
     if (b - tp > r->mask) r = grow(r, tp, b);
     r->at(b).store(t, std::memory_order_relaxed);
-    bottom_.store(b + 1, std::memory_order_release);
+    bottom_.store(b + 1, sys::light_store_order);  // release (seq_cst under TSan)
   }
 
   // Owner only: the newest task, or null.
@@ -317,6 +317,8 @@ struct ThreadPoolExecutor::Impl {
       rosters.push_back(std::move(next));
       h.spawn = w.get();
       workers.push_back(std::move(w));
+    } else {
+      return h;  // nothing changed: skip the store (a seq_cst one, on every outside submit to a busy pool)
     }
     update_recruitable_locked();
     return h;
