@@ -410,17 +410,18 @@ struct ThreadPoolExecutor::Impl {
     return steal_any(me);
   }
 
-  // The queue's reference is dropped whether or not this call ran the task: a cancelled task, or one a
-  // waiter claimed while it sat in the queue, is only discarded.
+  // The node has left its queue: run it (its completion lets go of the node in the same atomic), or, if
+  // it was cancelled or a waiter claimed it while it sat in the queue, only let go of it.
   static void run_task(Worker& me, PoolTask* t) {
-    run_claimed_here(me, t, t->claim());
-    t->release_queue_ref();
+    if (t->claim())
+      run_claimed_here(me, t, /*dequeued=*/true);
+    else
+      t->leave_queue();
   }
-  static void run_claimed_here(Worker& me, PoolTask* t, bool claimed) {
-    if (!claimed) return;
+  static void run_claimed_here(Worker& me, PoolTask* t, bool dequeued) {
     t->runner_base.store(me.deque.bottom_index(), std::memory_order_relaxed);
     t->runner.store(&me, std::memory_order_release);
-    t->run_claimed();
+    t->run_claimed(dequeued);
   }
 
   // The helping rule: what a worker waiting on `awaited` may run. Each allowed task either is the
@@ -455,7 +456,7 @@ struct ThreadPoolExecutor::Impl {
         }
       }
       if (f->claim()) {  // the node stays queued; whoever takes it off finds it claimed
-        run_claimed_here(me, f, true);
+        run_claimed_here(me, f, /*dequeued=*/false);
         return true;
       }
       auto* runner = static_cast<Worker*>(const_cast<void*>(f->runner.load(std::memory_order_acquire)));
