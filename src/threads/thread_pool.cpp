@@ -587,7 +587,7 @@ struct ThreadPoolExecutor::Impl {
       if (closed.load(std::memory_order_relaxed)) throw_closed();
       task->home = me;
       me->deque.push(task);
-      // The push's store before maybe_recruit's loads: a full fence on every push cost ~15% of a small
+      // The push's store before maybe_recruit's loads: a full fence on every push cost ~12% of a small
       // task; the parking side pays instead (one membarrier system call per park).
       sys::light_barrier();
       maybe_recruit();
