@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -404,4 +405,27 @@ TEST(ThreadPool, CancelledTasksWithNoHandleLeftAreFreedByTheQueue) {
   gate.set();
   pool.shutdown();
   EXPECT_EQ(callbacks.load(), 10);
+}
+
+TEST(ThreadPool, OverAlignedAndLargeArgumentsKeepTheirAlignment) {
+  // Task states come from a per-thread cache of 16-byte-aligned blocks up to 512 bytes; an over-aligned
+  // state takes the aligned operator new, a large one plain operator new.
+  struct alignas(64) Aligned {
+    char bytes[64];
+  };
+  struct Large {
+    char bytes[2048];
+  };
+  ThreadPoolExecutor pool(2);
+  for (int i = 0; i < 100; ++i) {
+    Aligned a{};
+    a.bytes[0] = static_cast<char>(i);
+    auto f = pool.submit(
+        [](const Aligned& x) { return reinterpret_cast<std::uintptr_t>(&x) % 64 == 0 ? x.bytes[0] : -1; }, a);
+    Large l{};
+    l.bytes[2047] = static_cast<char>(i);
+    auto g = pool.submit([](const Large& x) { return x.bytes[2047]; }, l);
+    EXPECT_EQ(f.result(), static_cast<char>(i));
+    EXPECT_EQ(g.result(), static_cast<char>(i));
+  }
 }

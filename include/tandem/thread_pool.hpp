@@ -65,10 +65,12 @@ namespace detail {
 void* allocate_task(std::size_t size);
 void deallocate_task(void* p, std::size_t size) noexcept;
 
-/// A queued unit of work. It sits in one queue (a worker's deque, or the pool's injection list through
-/// `next`) holding one reference to its future's state; it can be claimed (pending → running) by whoever
-/// pops it or by a worker waiting on its future, and the queue's hold is dropped when the node leaves
-/// the queue, claimed or not (with the completion, in one atomic, when the popper runs it). The scheduling fields belong to the pool (thread_pool.cpp).
+/// A queued unit of work. It sits in one queue (a worker's deque, or the pool's injection list
+/// through `next`) holding its future's state by the queue's hold (StateBase::QueuedTag); it can be
+/// claimed (pending → running) by whoever pops it or by a worker waiting on its future, and the
+/// queue's hold is dropped when the node leaves the queue, claimed or not (with the completion, in
+/// one atomic, when the popper runs it). The scheduling fields belong to the pool
+/// (thread_pool.cpp).
 class PoolTask : public WorkItem {
  public:
   PoolTask* next = nullptr;      // link in the injection list
