@@ -109,7 +109,11 @@ class StateBase {
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    // Seeing 1 means the caller holds the only reference: nobody else can add one (that takes a
+    // reference), so the last release skips the atomic read-modify-write (the acquire pairs with the
+    // others' releases). A fork-join task's future is usually the last holder: one atomic less per task.
+    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      last_reference_dropped();
   }
 
   FutureState state() const noexcept {
@@ -144,8 +148,13 @@ class StateBase {
   void remove_waiter(Waiter* w);
 
  protected:
-  // An executor that keeps a reference of its own (a queued task) starts at 2: one atomic less per task.
-  explicit StateBase(std::uint32_t initial_refs) noexcept : refs_(initial_refs) {}
+  // A state whose node an executor's queue holds (the thread pool's tasks). The queue's hold is not a
+  // reference but a bit of the state word (kQueued), so that the worker that pops and runs the task
+  // completes it and lets go of the node in one atomic (complete_exclusive_and_dequeue); the last of
+  // {handles, queue} to let go deletes the state (a handle that finds the node still queued marks it
+  // orphaned, and the queue deletes it when it lets go).
+  struct QueuedTag {};
+  explicit StateBase(QueuedTag) noexcept : word_(kQueued) {}
   virtual ~StateBase();
   using Guard = std::unique_lock<FutexLock>;
   Guard lock() { return Guard(lock_); }
@@ -161,20 +170,38 @@ class StateBase {
   // The same without the lock, for a caller that alone can complete the state: an executor's worker
   // once the task is running (cancel() fails then, and there is no Promise to race with).
   void complete_exclusive(FutureState final_state);
+  // The runner of a QueuedTag state's task that also holds the queue's hold (it popped the node): the
+  // outcome (`error`, or the value already stored), completion, and letting go of the node. One
+  // compare-and-swap when nobody sleeps on the state and nothing is registered on it; otherwise the
+  // hold keeps the state alive while sleepers are woken and callbacks run. `this` may be gone after.
+  void complete_exclusive_and_dequeue(std::exception_ptr error) noexcept;
   void set_exception_exclusive(std::exception_ptr error) {
     error_ = std::move(error);
     complete_exclusive(FutureState::finished);
+  }
+  // A QueuedTag state's queue lets go of its node (without completing it). `this` may be gone after.
+  void release_queue_hold() noexcept {
+    if (word_.fetch_and(~kQueued, std::memory_order_acq_rel) & kOrphan) delete this;
   }
 
  private:
   static constexpr std::uint32_t kStateMask = 3;
   static constexpr std::uint32_t kSleepers = 4;
   static constexpr std::uint32_t kHasExtras = 8;  // callbacks or waiters registered: completion takes lock_
+  static constexpr std::uint32_t kQueued = 16;    // a queue holds the node (QueuedTag states)
+  static constexpr std::uint32_t kOrphan = 32;    // no handle is left: the queue deletes it when it lets go
+  static constexpr std::uint32_t kQueueBits = kQueued | kOrphan;  // kept by every completion but the dequeuing one
   struct Extras;
   void finish_completion(std::uint32_t old_word, std::vector<std::function<void(StateBase&)>>& callbacks);
   bool mark_extras_unless_done();  // caller holds lock_
+  void last_reference_dropped() noexcept {
+    std::uint32_t w = word_.load(std::memory_order_acquire);
+    while (w & kQueued)
+      if (word_.compare_exchange_weak(w, w | kOrphan, std::memory_order_acq_rel, std::memory_order_acquire)) return;
+    delete this;
+  }
 
-  std::atomic<std::uint32_t> word_{0};  // FutureState | kSleepers | kHasExtras
+  std::atomic<std::uint32_t> word_{0};  // FutureState | kSleepers | kHasExtras | kQueued | kOrphan
   std::atomic<std::uint32_t> refs_{1};
   FutexLock lock_;
   std::exception_ptr error_;
@@ -194,7 +221,7 @@ class State : public StateBase {
   }
   template <class... Args>
   void set_value_exclusive(Args&&... args) {
-    if constexpr (!std::is_void_v<T>) value_.emplace(std::forward<Args>(args)...);
+    emplace_value(std::forward<Args>(args)...);
     this->complete_exclusive(FutureState::finished);
   }
   // Valid only after wait_and_check() returned normally.
@@ -209,7 +236,12 @@ class State : public StateBase {
   std::optional<std::conditional_t<std::is_void_v<T>, Empty, T>> value_;
 
  protected:
-  explicit State(std::uint32_t initial_refs) noexcept : StateBase(initial_refs) {}
+  explicit State(QueuedTag tag) noexcept : StateBase(tag) {}
+  // For an exclusive completer (see StateBase::complete_exclusive_and_dequeue): the value, stored first.
+  template <class... Args>
+  void emplace_value(Args&&... args) {
+    if constexpr (!std::is_void_v<T>) value_.emplace(std::forward<Args>(args)...);
+  }
 };
 
 /// Owning pointer to a state, counted intrusively.

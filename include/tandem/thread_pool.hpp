@@ -44,6 +44,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -58,22 +59,33 @@ namespace tandem {
 
 namespace detail {
 
-/// A queued unit of work. It sits in one queue (a worker's deque, or the pool's injection list through
-/// `next`) holding one reference to its future's state; it can be claimed (pending → running) by whoever
-/// pops it or by a worker waiting on its future, and the queue's reference is dropped when the node
-/// leaves the queue, claimed or not. The scheduling fields belong to the pool (thread_pool.cpp).
+/// Memory for task states: freed blocks are kept in a small per-thread cache (size classes of 16 bytes
+/// up to 512, at most 64 KiB per class and thread), so that a fork-join recursion reuses a few warm
+/// blocks instead of calling malloc and free for every task. Larger states go to operator new.
+void* allocate_task(std::size_t size);
+void deallocate_task(void* p, std::size_t size) noexcept;
+
+/// A queued unit of work. It sits in one queue (a worker's deque, or the pool's injection list
+/// through `next`) holding its future's state by the queue's hold (StateBase::QueuedTag); it can be
+/// claimed (pending → running) by whoever pops it or by a worker waiting on its future, and the
+/// queue's hold is dropped when the node leaves the queue, claimed or not (with the completion, in
+/// one atomic, when the popper runs it). The scheduling fields belong to the pool
+/// (thread_pool.cpp).
 class PoolTask : public WorkItem {
  public:
   PoolTask* next = nullptr;      // link in the injection list
   const void* home = nullptr;    // the worker whose deque it was pushed to; null: the injection list
-  bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
   std::atomic<const void*> runner{nullptr};  // the worker that claimed it
   std::atomic<std::int64_t> runner_base{0};  // runner's deque bottom when it claimed it
+  bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
+                                 // (last: the task's function may fill the padding after it)
 
-  virtual bool claim() noexcept = 0;             // pending → running; false: cancelled or claimed already
-  virtual void run_claimed() noexcept = 0;       // after claim(): runs the function, completes the future
-  virtual void release_queue_ref() noexcept = 0;  // the node left its queue
-  virtual void abandon(std::exception_ptr error) noexcept = 0;  // null: cancel; else fail. Drops the queue's reference.
+  virtual bool claim() noexcept = 0;  // pending → running; false: cancelled or claimed already
+  // After claim(): runs the function and completes the future. `dequeued`: the caller took the node
+  // off its queue, and the completion lets go of it too (the node may be gone on return).
+  virtual void run_claimed(bool dequeued) noexcept = 0;
+  virtual void leave_queue() noexcept = 0;  // the node left its queue unrun (may be gone on return)
+  virtual void abandon(std::exception_ptr error) noexcept = 0;  // null: cancel; else fail. Leaves the queue.
 
  protected:
   ~PoolTask() = default;
@@ -83,32 +95,38 @@ class PoolTask : public WorkItem {
 template <class R, class Fn>
 class PoolTaskState final : public State<R>, public PoolTask {
  public:
-  explicit PoolTaskState(Fn&& fn) : State<R>(2), fn_(std::move(fn)) {}  // the future's and the queue's
+  // One reference (the future's) and the queue's hold (see StateBase::QueuedTag).
+  explicit PoolTaskState(Fn&& fn) : State<R>(typename State<R>::QueuedTag{}), fn_(std::move(fn)) {}
+
+  static void* operator new(std::size_t size) { return allocate_task(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { deallocate_task(p, size); }
+  static void* operator new(std::size_t size, std::align_val_t al) { return ::operator new(size, al); }
+  static void operator delete(void* p, std::size_t size, std::align_val_t al) noexcept {
+    ::operator delete(p, size, al);
+  }
 
   WorkItem* work_item() noexcept override { return this; }
   bool claim() noexcept override { return this->try_start(); }
-  void release_queue_ref() noexcept override { this->release(); }
+  void leave_queue() noexcept override { this->release_queue_hold(); }
 
-  void run_claimed() noexcept override {
+  void run_claimed(bool dequeued) noexcept override {
     // Once running, only the claimer can complete the state: no lock needed to do so.
     std::exception_ptr error;
     try {
-      if constexpr (std::is_void_v<R>) {
+      if constexpr (std::is_void_v<R>)
         (*fn_)();
-        fn_.reset();  // release captured arguments before waking the waiters, as Python's work item does
-        this->set_value_exclusive();
-      } else {
-        R value = (*fn_)();
-        fn_.reset();
-        this->set_value_exclusive(std::move(value));
-      }
+      else
+        this->emplace_value((*fn_)());
     } catch (...) {
       error = std::current_exception();
     }
-    if (error) {
-      fn_.reset();
+    fn_.reset();  // release captured arguments before waking the waiters, as Python's work item does
+    if (dequeued)
+      this->complete_exclusive_and_dequeue(std::move(error));  // `this` may be gone after
+    else if (error)
       this->set_exception_exclusive(std::move(error));
-    }
+    else
+      this->complete_exclusive(FutureState::finished);
   }
 
   void abandon(std::exception_ptr error) noexcept override {
@@ -116,12 +134,13 @@ class PoolTaskState final : public State<R>, public PoolTask {
     if (error) {
       if (this->try_start()) {
         fn_.reset();
-        this->set_exception_exclusive(std::move(error));
+        this->complete_exclusive_and_dequeue(std::move(error));
+        return;
       }
     } else if (this->cancel()) {
       fn_.reset();
     }
-    this->release();
+    this->release_queue_hold();
   }
 
  private:

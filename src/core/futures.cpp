@@ -125,8 +125,19 @@ void StateBase::set_exception(std::exception_ptr error) {
   complete(guard, FutureState::finished);
 }
 
+namespace {
+// The final state in place of the old word's state and flags; a queue's hold (and orphan mark) stay.
+std::uint32_t exchange_keeping(std::atomic<std::uint32_t>& word, std::uint32_t final_state, std::uint32_t keep) {
+  std::uint32_t old = word.load(std::memory_order_relaxed);
+  while (!word.compare_exchange_weak(old, final_state | (old & keep), std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+  }
+  return old;
+}
+}  // namespace
+
 void StateBase::complete(Guard& guard, FutureState final_state) {
-  const std::uint32_t old = word_.exchange(static_cast<std::uint32_t>(final_state), std::memory_order_acq_rel);
+  const std::uint32_t old = exchange_keeping(word_, static_cast<std::uint32_t>(final_state), kQueueBits);
   std::vector<std::function<void(StateBase&)>> callbacks;
   if (extras_) {
     for (Waiter* w : extras_->waiters) w->on_done(this);
@@ -137,7 +148,7 @@ void StateBase::complete(Guard& guard, FutureState final_state) {
 }
 
 void StateBase::complete_exclusive(FutureState final_state) {
-  const std::uint32_t old = word_.exchange(static_cast<std::uint32_t>(final_state), std::memory_order_acq_rel);
+  const std::uint32_t old = exchange_keeping(word_, static_cast<std::uint32_t>(final_state), kQueueBits);
   std::vector<std::function<void(StateBase&)>> callbacks;
   if (old & kHasExtras) {
     // Registration sets kHasExtras under lock_ before it adds anything, so taking lock_ here waits
@@ -149,11 +160,32 @@ void StateBase::complete_exclusive(FutureState final_state) {
   finish_completion(old, callbacks);
 }
 
+void StateBase::complete_exclusive_and_dequeue(std::exception_ptr error) noexcept {
+  if (error) error_ = std::move(error);
+  const auto finished = static_cast<std::uint32_t>(FutureState::finished);
+  // The common case (a fork-join task run by the worker that pushed it, or stolen and run before anyone
+  // sleeps on it): no sleepers, callbacks, waiters or orphan mark; completing drops the hold too. After
+  // this, the last handle deletes the state at any time: nothing here touches it again.
+  std::uint32_t expected = static_cast<std::uint32_t>(FutureState::running) | kQueued;
+  if (word_.compare_exchange_strong(expected, finished, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
+  complete_exclusive(FutureState::finished);  // the hold keeps `this` alive through wake-ups and callbacks
+  release_queue_hold();
+}
+
 void StateBase::finish_completion(std::uint32_t old, std::vector<std::function<void(StateBase&)>>& callbacks) {
-  // Whoever completes holds a reference (task queue, promise or future), so `this` outlives the wake.
+  // Whoever completes holds a reference or the queue's hold (task queue, promise or future), so `this`
+  // outlives the wake.
   if (old & kSleepers) futex_wake(word_, INT32_MAX);
   if (callbacks.empty()) return;
-  add_ref();  // callbacks may drop the last outside reference
+  // Callbacks may drop the last outside reference, or make a new handle of an orphaned state (one that
+  // only a queue's hold keeps: the completer is that hold's owner, so nobody races this): hold a real
+  // reference while they run.
+  if (word_.load(std::memory_order_acquire) & kOrphan) {
+    word_.fetch_and(~kOrphan, std::memory_order_relaxed);
+    refs_.store(1, std::memory_order_relaxed);
+  } else {
+    add_ref();
+  }
   for (auto& cb : callbacks) run_callback(cb, *this);
   release();
 }
