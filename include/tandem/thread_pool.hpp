@@ -53,6 +53,7 @@
 
 #include "tandem/executor.hpp"
 #include "tandem/futures.hpp"
+#include "tandem/recorder.hpp"
 
 namespace tandem {
 
@@ -69,6 +70,7 @@ class PoolTask : public WorkItem {
   bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
   std::atomic<const void*> runner{nullptr};  // the worker that claimed it
   std::atomic<std::int64_t> runner_base{0};  // runner's deque bottom when it claimed it
+  std::uint64_t record_id = 0;   // with a Recorder: the submission's number (recorder.hpp); else 0
 
   virtual bool claim() noexcept = 0;             // pending → running; false: cancelled or claimed already
   virtual void run_claimed() noexcept = 0;       // after claim(): runs the function, completes the future
@@ -140,6 +142,9 @@ class ThreadPoolExecutor {
     /// Runs first on every worker. If it throws, the pool is broken: queued and later tasks fail with
     /// BrokenExecutor, as Python's BrokenThreadPool.
     std::function<void()> initializer;
+    /// When set, every task run is recorded (task id, worker, start, end) on the lane of the worker
+    /// that ran it (recorder.hpp). Null (the default) costs one pointer check per task.
+    Recorder* recorder = nullptr;
   };
 
   ThreadPoolExecutor() : ThreadPoolExecutor(Options{}) {}
