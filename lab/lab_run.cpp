@@ -157,6 +157,16 @@ std::uint64_t spinner_number(LabSize size) {
   return 1000003;
 }
 
+SpinnerOptions quiz_options(std::uint64_t number) {
+  SpinnerOptions so;
+  so.work = SpinnerWork::primes;
+  so.number = number;
+  so.interval = std::chrono::milliseconds(20);
+  so.animate = false;
+  so.debug = false;
+  return so;
+}
+
 // The Quick Quiz: slow() is the blocking is_prime(n) beside a spinner. "sequential" is slow() alone,
 // with no spinner: what the other models' slow() costs when nothing runs beside it.
 Program spinner_program(const LabOptions& o) {
@@ -171,15 +181,21 @@ Program spinner_program(const LabOptions& o) {
       const double s = std::chrono::duration<double>(Clock::now() - t0).count();
       return Timed{s, {{"frames", 0}, {"prime", prime}}};
     }
-    SpinnerOptions so;
-    so.work = SpinnerWork::primes;
-    so.number = number;
-    so.interval = std::chrono::milliseconds(20);
-    so.animate = false;
-    so.debug = false;
     std::ostringstream discard;
-    const auto report = run_spinner(model, discard, so);
+    const auto report = run_spinner(model, discard, quiz_options(number));
     return Timed{report.seconds, {{"frames", report.frames}, {"prime", report.prime}}};
+  };
+  // Traced under coroutines only (the other models are a Thread or a Process, not a pool): the loop's
+  // lane shows the spinner's steps, then slow()'s one long step that freezes it.
+  p.trace = [number](Model model, unsigned, Trace& trace, const std::string& name) -> std::optional<int> {
+    if (model != Model::coroutines) return std::nullopt;
+    Recorder recorder;
+    SpinnerOptions so = quiz_options(number);
+    so.recorder = &recorder;
+    std::ostringstream discard;
+    recorder.clear();
+    (void)run_spinner(model, discard, so);
+    return trace.add_case(name, "worker", recorder, {}, "event loop");
   };
   return p;
 }

@@ -88,9 +88,11 @@ int run_lab_command(const LabCliOptions& o, const std::string& version) {
   {
     ProgressLine progress("lab");
     output = lab::run_lab(options, progress.callback());
+    // The CPython peers (--python) belong here: they set output.results["python"] (null until then).
   }
   lab::write_lab_output(output, o.out);
-  // ---- results.json and trace.json are complete in o.out here: the report is generated from them ----
+  // ---- THE place for the report: o.out/results.json and o.out/trace.json are complete and closed
+  // here, and nothing below writes to o.out (lab::write_report(o.out) reads them) ----
   if (o.json) {
     fmt::print("{}\n", output.results.dump(2));
     return 0;
