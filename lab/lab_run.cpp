@@ -227,6 +227,14 @@ Program download_program(const LabOptions& o, FixtureServer& server) {
     auto run = download_all_sites(model, *urls);
     return Timed{run.seconds, {{"workers", run.workers}, {"bytes", std::to_string(run.total)}}};
   };
+  p.trace = [urls](Model model, unsigned, Trace& trace, const std::string& name) -> std::optional<int> {
+    Recorder recorder;
+    recorder.clear();
+    (void)download_all_sites(model, *urls, 0, {}, &recorder);
+    const char* lane = model == Model::processes ? "process" : "worker";
+    const char* single = model == Model::coroutines ? "event loop" : model == Model::sequential ? "main thread" : "";
+    return trace.add_case(name, lane, recorder, {}, single);
+  };
   return p;
 }
 
@@ -304,7 +312,8 @@ class Matrix {
         c["frames"] = frames;  // per measured run
       }
       if (p.trace) {
-        if (auto pid = p.trace(model, workers, trace, case_name(p.name, model, workers))) c["trace_pid"] = *pid;
+        const std::string traced_name = case_name(p.name, model, c["workers"].get<unsigned>());
+        if (auto pid = p.trace(model, workers, trace, traced_name)) c["trace_pid"] = *pid;
         tick();
       }
       cases.push_back(std::move(c));

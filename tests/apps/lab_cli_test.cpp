@@ -138,7 +138,7 @@ TEST_F(LabCli, WritesResultsAndTraceWithEveryCaseAndItsTimeline) {
       }
     }
   }
-  EXPECT_EQ(traced, 10);  // primes under 5 models, sumsq under 4, the spinner under coroutines
+  EXPECT_EQ(traced, 14);  // primes under 5 models, sumsq 4, the spinner under coroutines, download 4
   EXPECT_EQ(static_cast<int>(process_names.size()), traced);
 }
 
