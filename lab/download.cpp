@@ -55,11 +55,15 @@ struct FirstFailure {
   }
 };
 
-DownloadRun run_sync(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run) {
+DownloadRun run_sync(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run,
+                     Recorder* recorder) {
   http::Session session;
+  Recorder::Lane* lane = recorder ? &recorder->lane(0) : nullptr;  // one site after another, one lane
   for (std::size_t i = 0; i < urls.size(); ++i) {
     try {
+      const auto start = Recorder::Clock::now();
       run.bytes[i] = download_site(session, urls[i]);
+      if (lane) lane->add(i + 1, start, Recorder::Clock::now());
     } catch (const std::exception& e) {
       throw DownloadError(urls[i], e.what());
     }
@@ -74,11 +78,15 @@ http::Session& thread_session() {
   return session;
 }
 
-DownloadRun run_threads(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run) {
+DownloadRun run_threads(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run,
+                        Recorder* recorder) {
   std::mutex print_mutex;
   FirstFailure failure;
   {
-    ThreadPoolExecutor pool(run.workers);
+    ThreadPoolExecutor::Options options;
+    options.max_workers = run.workers;
+    options.recorder = recorder;
+    ThreadPoolExecutor pool(options);
     std::vector<Future<std::size_t>> futures;
     futures.reserve(urls.size());
     for (const auto& url : urls)
@@ -109,10 +117,14 @@ std::size_t download_site_in_process(std::string url) {
   return download_site(session, url);
 }
 
-DownloadRun run_processes(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run) {
+DownloadRun run_processes(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run,
+                          Recorder* recorder) {
   FirstFailure failure;
   {
-    ProcessPoolExecutor pool(run.workers);
+    ProcessPoolExecutor::Options options;
+    options.max_workers = run.workers;
+    options.recorder = recorder;
+    ProcessPoolExecutor pool(options);
     std::vector<Future<std::size_t>> futures;
     futures.reserve(urls.size());
     for (const auto& url : urls) futures.push_back(pool.submit(&download_site_in_process, url));
@@ -160,9 +172,12 @@ aio::Task<std::vector<std::size_t>> download_all_async(const std::vector<std::st
   co_return sizes;
 }
 
-DownloadRun run_coroutines(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run) {
+DownloadRun run_coroutines(const std::vector<std::string>& urls, const OnRead& on_read, DownloadRun run,
+                           Recorder* recorder) {
   FirstFailure failure;
-  run.bytes = aio::run(download_all_async(urls, run.workers, on_read, failure));
+  aio::LoopOptions loop;
+  loop.recorder = recorder;
+  run.bytes = aio::run(download_all_async(urls, run.workers, on_read, failure), loop);
   failure.raise_if_any(urls);
   return run;
 }
@@ -200,7 +215,7 @@ std::size_t default_download_workers(Model model, std::size_t url_count) {
 }
 
 DownloadRun download_all_sites(Model model, const std::vector<std::string>& urls, std::size_t workers,
-                               const OnRead& on_read) {
+                               const OnRead& on_read, Recorder* recorder) {
   if (std::ranges::find(kDownloadModels, model) == kDownloadModels.end())
     throw std::invalid_argument("the downloader runs under " + choices(kDownloadModels) + ", not " +
                                 std::string(name(model)));
@@ -210,10 +225,10 @@ DownloadRun download_all_sites(Model model, const std::vector<std::string>& urls
   run.bytes.assign(urls.size(), 0);
   const auto t0 = Clock::now();
   switch (model) {
-    case Model::threads: run = run_threads(urls, on_read, std::move(run)); break;
-    case Model::processes: run = run_processes(urls, on_read, std::move(run)); break;
-    case Model::coroutines: run = run_coroutines(urls, on_read, std::move(run)); break;
-    default: run = run_sync(urls, on_read, std::move(run)); break;
+    case Model::threads: run = run_threads(urls, on_read, std::move(run), recorder); break;
+    case Model::processes: run = run_processes(urls, on_read, std::move(run), recorder); break;
+    case Model::coroutines: run = run_coroutines(urls, on_read, std::move(run), recorder); break;
+    default: run = run_sync(urls, on_read, std::move(run), recorder); break;
   }
   run.seconds = seconds_since(t0);
   for (std::size_t b : run.bytes) run.total += b;

@@ -86,8 +86,9 @@ std::size_t kept_in_flight(std::size_t url_count, std::size_t descriptors_per_co
 
 /// Downloads every URL under `model` with `workers` threads / processes / connections (0: the
 /// default). Throws DownloadError for the first site that fails; std::invalid_argument for a model
-/// outside kDownloadModels.
+/// outside kDownloadModels. With a recorder, each site's download is recorded (tandem/recorder.hpp):
+/// on the pool's worker lanes, on the loop's lane per coroutine step, or on lane 0 sequentially.
 DownloadRun download_all_sites(Model model, const std::vector<std::string>& urls, std::size_t workers = 0,
-                               const OnRead& on_read = {});
+                               const OnRead& on_read = {}, Recorder* recorder = nullptr);
 
 }  // namespace tandem::lab

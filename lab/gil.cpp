@@ -30,10 +30,18 @@ void Gil::take() {
   }
   // The request is served (or was another waiter's, who will renew it after its own interval).
   drop_request_.store(false, std::memory_order_relaxed);
+  if (recording_) {
+    const auto* lane = Recorder::current_lane();
+    current_hold_ = Hold{lane ? lane->index() : Hold::kNoLane, Recorder::Clock::now(), {}};
+  }
 }
 
 void Gil::drop(bool forced) {
   std::unique_lock lock(mutex_);
+  if (recording_) {
+    current_hold_.end = Recorder::Clock::now();
+    holds_.push_back(current_hold_);
+  }
   locked_ = false;
   cond_.notify_one();
   if (!forced) return;

@@ -41,7 +41,9 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "tandem/recorder.hpp"
 #include "tandem/thread_pool.hpp"
 
 namespace tandem::lab {
@@ -102,12 +104,30 @@ class Gil {
   /// The slow path of gil_check(): drops and retakes when asked. Returns whether the GIL was dropped.
   bool yield_if_requested();
 
+  /// One period a thread held the GIL, on the recorder lane of that thread (Recorder::current_lane():
+  /// the pool worker's index), or kNoLane for a thread that records to none.
+  struct Hold {
+    static constexpr std::uint32_t kNoLane = UINT32_MAX;
+    std::uint32_t lane = kNoLane;
+    Recorder::Clock::time_point start, end;
+  };
+  /// From now on, every hold is kept (under the GIL's own mutex, which take and drop hold anyway).
+  void record_holds() {
+    std::lock_guard lock(mutex_);
+    recording_ = true;
+  }
+  /// The holds recorded so far, in order.
+  std::vector<Hold> holds() const {
+    std::lock_guard lock(mutex_);
+    return holds_;
+  }
+
  private:
   void take();
   void drop(bool forced);
 
   const std::chrono::microseconds interval_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cond_;         // the GIL became free
   std::condition_variable switch_cond_;  // the GIL changed hands (forced switching waits for it)
   bool locked_ = false;
@@ -116,6 +136,9 @@ class Gil {
   std::atomic<bool> drop_request_{false};
   std::atomic<std::uint64_t> switches_{0};
   std::atomic<std::uint64_t> forced_{0};
+  bool recording_ = false;
+  Hold current_hold_;
+  std::vector<Hold> holds_;
 };
 
 /// The eval breaker: call it at loop granularity in CPU work (every few microseconds of work). Hands
@@ -134,9 +157,12 @@ void gil_sleep(std::chrono::nanoseconds duration);
 /// Satisfies the Executor concept.
 class GilThreadPool {
  public:
+  /// With a recorder, the pool records its tasks (recorder.hpp) and the GIL its holds (Gil::holds).
   GilThreadPool(std::size_t workers, std::chrono::microseconds switch_interval = kDefaultSwitchInterval,
-                std::string thread_name_prefix = {})
-      : gil_(switch_interval), pool_(workers, std::move(thread_name_prefix)) {}
+                std::string thread_name_prefix = {}, Recorder* recorder = nullptr)
+      : gil_(switch_interval), pool_(pool_options(workers, std::move(thread_name_prefix), recorder)) {
+    if (recorder) gil_.record_holds();
+  }
 
   /// As ThreadPoolExecutor::submit, with f called as const (a mutable lambda does not qualify).
   template <class F, class... Args>
@@ -155,6 +181,14 @@ class GilThreadPool {
   Gil& gil() noexcept { return gil_; }
 
  private:
+  static ThreadPoolExecutor::Options pool_options(std::size_t workers, std::string prefix, Recorder* recorder) {
+    ThreadPoolExecutor::Options o;
+    o.max_workers = tandem::detail::worker_count(workers, "GilThreadPool");
+    o.thread_name_prefix = std::move(prefix);
+    o.recorder = recorder;
+    return o;
+  }
+
   template <class F>
   auto under_gil(F&& f) {
     return [gil = &gil_, f = std::forward<F>(f)](auto&&... args) -> decltype(auto) {

@@ -33,8 +33,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lab/gil.hpp"
+#include "tandem/aio/events.hpp"
+#include "tandem/recorder.hpp"
 #include "tandem/process_pool.hpp"
 #include "tandem/thread_pool.hpp"
 #ifdef TANDEM_WITH_MPI
@@ -76,6 +79,11 @@ struct ModelOptions {
   std::chrono::microseconds switch_interval = kDefaultSwitchInterval;  // threads-gil
   std::string thread_name_prefix = "lab";
   std::size_t process_ring_bytes = 0;  // processes: each worker's task ring (0: the pool's default, 1 MiB)
+  /// When set, the pool (threads, threads-gil, processes) or the event loop (coroutines, lane 0, for
+  /// workloads whose coroutines() takes aio::LoopOptions) records its tasks (tandem/recorder.hpp).
+  Recorder* recorder = nullptr;
+  /// threads-gil with a recorder: receives the GIL's holds (Gil::holds) once the pool is shut down.
+  std::vector<Gil::Hold>* gil_holds = nullptr;
 };
 
 /// Runs `workload` under `options.model`: see the header comment for what a workload provides.
@@ -88,25 +96,38 @@ auto run_model(const ModelOptions& options, W&& workload) -> decltype(workload.s
     case Model::sequential:
       return workload.sequential();
     case Model::threads: {
-      ThreadPoolExecutor pool(options.workers, options.thread_name_prefix);
+      ThreadPoolExecutor::Options o;
+      o.max_workers = tandem::detail::worker_count(options.workers, "ThreadPoolExecutor");
+      o.thread_name_prefix = options.thread_name_prefix;
+      o.recorder = options.recorder;
+      ThreadPoolExecutor pool(o);
       return workload.parallel(pool, options.workers);
     }
     case Model::threads_gil: {
-      GilThreadPool pool(options.workers, options.switch_interval, options.thread_name_prefix);
-      return workload.parallel(pool, options.workers);
+      GilThreadPool pool(options.workers, options.switch_interval, options.thread_name_prefix, options.recorder);
+      auto result = workload.parallel(pool, options.workers);
+      pool.shutdown();
+      if (options.recorder && options.gil_holds) *options.gil_holds = pool.gil().holds();
+      return result;
     }
     case Model::processes: {
       ProcessPoolExecutor::Options o;
       o.max_workers = options.workers;
       if (options.process_ring_bytes) o.ring_bytes = options.process_ring_bytes;
+      o.recorder = options.recorder;
       ProcessPoolExecutor pool(o);
       return workload.parallel(pool, options.workers);
     }
     case Model::coroutines:
-      if constexpr (requires { workload.coroutines(); })
+      if constexpr (requires(const aio::LoopOptions& loop) { workload.coroutines(loop); }) {
+        aio::LoopOptions loop;
+        loop.recorder = options.recorder;
+        return workload.coroutines(loop);
+      } else if constexpr (requires { workload.coroutines(); }) {
         return workload.coroutines();
-      else
+      } else {
         throw unsupported();
+      }
     case Model::mpi: {
 #ifdef TANDEM_WITH_MPI
       mpi::PoolExecutor::Options o;

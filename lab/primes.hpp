@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/aio/events.hpp"
 #include "tandem/executor.hpp"
 #include "tandem/futures.hpp"
 
@@ -81,7 +82,8 @@ PrimesRun check_sequential(std::span<const std::uint64_t> numbers, const PrimeCa
 
 /// The coroutine model: one aio task per number on one event loop (runs its own loop). is_prime never
 /// awaits, so each task runs to its end once started: no overlap and no speedup, by design.
-PrimesRun check_coroutines(std::span<const std::uint64_t> numbers, const PrimeCallback& on_result = {});
+PrimesRun check_coroutines(std::span<const std::uint64_t> numbers, const PrimeCallback& on_result = {},
+                           const aio::LoopOptions& loop = {});
 
 namespace detail {
 struct Chunk {
@@ -155,7 +157,7 @@ struct PrimesWorkload {
   PrimesRun parallel(E& executor, unsigned /*workers: the chunks balance themselves*/) const {
     return check_parallel(executor, numbers, on_result);
   }
-  PrimesRun coroutines() const { return check_coroutines(numbers, on_result); }
+  PrimesRun coroutines(const aio::LoopOptions& loop = {}) const { return check_coroutines(numbers, on_result, loop); }
 };
 
 }  // namespace tandem::lab

@@ -35,8 +35,9 @@ aio::Task<PrimesRun> check_on_loop(std::span<const std::uint64_t> numbers, const
 
 }  // namespace
 
-PrimesRun check_coroutines(std::span<const std::uint64_t> numbers, const PrimeCallback& on_result) {
-  return aio::run(check_on_loop(numbers, on_result));
+PrimesRun check_coroutines(std::span<const std::uint64_t> numbers, const PrimeCallback& on_result,
+                           const aio::LoopOptions& loop) {
+  return aio::run(check_on_loop(numbers, on_result), loop);
 }
 
 }  // namespace tandem::lab

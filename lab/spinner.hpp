@@ -48,6 +48,8 @@ struct SpinnerOptions {
   std::optional<bool> debug;  // unset: the TANDEM_AIO_DEBUG environment variable decides
   std::chrono::nanoseconds slow_callback_duration = std::chrono::milliseconds(100);
   std::ostream* debug_out = nullptr;  // where debug reports go (stderr when null)
+  // Coroutines only: records each task step on lane 0 (tandem/recorder.hpp), for the lab's trace.
+  Recorder* recorder = nullptr;
 };
 
 struct SpinnerReport {

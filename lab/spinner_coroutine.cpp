@@ -90,6 +90,7 @@ aio::Task<int> main_task(std::ostream& out, const SpinnerOptions& options, Spinn
 SpinnerReport spinner_coroutine(std::ostream& out, const SpinnerOptions& options) {
   SpinnerReport report;
   aio::LoopOptions loop_options;
+  loop_options.recorder = options.recorder;
   loop_options.debug = options.debug;
   loop_options.slow_callback_duration = options.slow_callback_duration;
   report.answer = aio::run(main_task(out, options, report), loop_options);

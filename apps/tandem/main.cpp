@@ -20,6 +20,7 @@
 namespace tandem::cli {
 void add_serve(CLI::App& app, Runner& run);  // serve.cpp
 void add_download(CLI::App& app, Runner& run);  // download.cpp
+void add_lab(CLI::App& app, Runner& run, std::string version);  // lab.cpp
 }
 
 namespace tandem::cli {
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_latency(app, run);
   tandem::cli::add_wordcount(app, run);
   tandem::cli::add_download(app, run);
+  tandem::cli::add_lab(app, run, std::string("tandem ") + TANDEM_VERSION);
   refuse_empty_values(app);
   const auto args = spell_out_empty_assignments(app, argc, argv);
   std::vector<const char*> arg_pointers;

@@ -65,6 +65,7 @@
 #include "tandem/executor.hpp"
 #include "tandem/futures.hpp"
 #include "tandem/process.hpp"
+#include "tandem/recorder.hpp"
 
 namespace tandem {
 
@@ -307,6 +308,9 @@ class ProcessPoolExecutor {
     /// must fit in one ring; bigger ones are refused: submit throws std::length_error while it encodes
     /// the arguments (after at most ring_bytes of them); a result comes back as RemoteError.
     std::size_t ring_bytes = std::size_t{1} << 20;
+    /// When set, every task run is recorded on the lane of its worker's slot, timed in the worker
+    /// around the call and filed by the manager thread (recorder.hpp). Null: nothing is timed.
+    Recorder* recorder = nullptr;
   };
 
   ProcessPoolExecutor() : ProcessPoolExecutor(Options{}) {}

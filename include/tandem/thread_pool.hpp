@@ -54,6 +54,7 @@
 
 #include "tandem/executor.hpp"
 #include "tandem/futures.hpp"
+#include "tandem/recorder.hpp"
 
 namespace tandem {
 
@@ -77,6 +78,7 @@ class PoolTask : public WorkItem {
   const void* home = nullptr;    // the worker whose deque it was pushed to; null: the injection list
   std::atomic<const void*> runner{nullptr};  // the worker that claimed it
   std::atomic<std::int64_t> runner_base{0};  // runner's deque bottom when it claimed it
+  std::uint64_t record_id = 0;   // with a Recorder: the submission's number (recorder.hpp); else 0
   bool popped_by_home = false;   // written and read by `home` only: it took this node off its deque
                                  // (last: the task's function may fill the padding after it)
 
@@ -159,6 +161,9 @@ class ThreadPoolExecutor {
     /// Runs first on every worker. If it throws, the pool is broken: queued and later tasks fail with
     /// BrokenExecutor, as Python's BrokenThreadPool.
     std::function<void()> initializer;
+    /// When set, every task run is recorded (task id, worker, start, end) on the lane of the worker
+    /// that ran it (recorder.hpp). Null (the default) costs one pointer check per task.
+    Recorder* recorder = nullptr;
   };
 
   ThreadPoolExecutor() : ThreadPoolExecutor(Options{}) {}

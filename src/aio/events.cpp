@@ -231,6 +231,7 @@ EventLoop::EventLoop(const LoopOptions& options)
       posts_pending_(&remote_->pending()),
       debug_(options.debug.value_or(debug_from_env())),
       slow_callback_duration_(options.slow_callback_duration) {
+  if (options.recorder) lane_ = &options.recorder->lane(options.recorder_lane);
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) throw_errno("epoll_create1");
   epoll_event ev{};
@@ -352,16 +353,18 @@ void EventLoop::run_once() {
 }
 
 void EventLoop::run_ready(detail::ReadyItem* item) {
-  if (!debug_) {
+  if (!debug_ && !lane_) [[likely]] {
     item->run_ready(true);
     return;
   }
   detail::TaskCoreBase* task = item->as_task();
   if (task) task->add_ref();
-  auto t0 = Clock::now();
+  const auto t0 = Clock::now();
   item->run_ready(true);
-  auto took = Clock::now() - t0;
-  if (took >= slow_callback_duration_) {
+  const auto t1 = Clock::now();
+  if (lane_ && task) lane_->add(task->id(), t0, t1);  // one record per step: slices interleave on the lane
+  const auto took = t1 - t0;
+  if (debug_ && took >= slow_callback_duration_) {
     std::string what = task ? "task '" + task->name() + "'" : std::string("a callback");
     report("tandem.aio: " + what + " held the event loop for " + seconds(took) + " (slow_callback_duration " +
            seconds(slow_callback_duration_) +

@@ -203,6 +203,7 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     sh->started.fetch_add(1);
     ring_parent(false);  // a sleeping manager marks the future running and learns the new deadline
 
+    const std::int64_t start_ns = (w.flags & kTaskTimed) ? monotonic_ns() : 0;
     begin_result(out, kResultValue, w.id);
     try {
       if (w.kind != kTaskCall && w.kind != kTaskChunk)
@@ -214,6 +215,7 @@ void pool_worker_main(WorkerLink link, ipc::detail::Fd doorbell, std::int64_t pa
     } catch (...) {
       encode_error_result(out, kResultError, w.id, ipc::describe_current_exception());
     }
+    if (w.flags & kTaskTimed) patch_result_times(out, start_ns, monotonic_ns());
     sh->deadline_ns.store(0);
     send(w.id);
     if (max_tasks != 0 && ++done >= max_tasks) break;
@@ -273,6 +275,7 @@ struct ProcessPoolExecutor::Impl {
     std::uint64_t timeout_victim = 0;
     bool stopping = false;
     bool seen_ready = false;  // counted as having reached its loop (note_ready_workers_locked)
+    Recorder::Lane* lane = nullptr;  // with a recorder: its slot's lane (written by the manager only)
   };
 
   Options opts;
@@ -345,6 +348,7 @@ struct ProcessPoolExecutor::Impl {
                                         static_cast<std::int64_t>(self), detail::CodeRef<void (*)()>{opts.initializer},
                                         opts.max_tasks_per_child);
     w->proc->start();
+    if (opts.recorder) w->lane = &opts.recorder->lane(static_cast<std::uint32_t>(slot));
     workers[slot] = std::move(w);
   }
 
@@ -422,6 +426,11 @@ struct ProcessPoolExecutor::Impl {
       const std::int64_t took = now - std::max(w.inflight.front().dispatched_ns, w.last_result_ns);
       w.last_result_ns = now;
       avg_task_ns = avg_task_ns == 0 ? took : avg_task_ns + (took - avg_task_ns) / 8;
+      if (w.lane && r.start_ns != 0) {  // timed in the worker (kTaskTimed): the manager files it
+        using Clock = Recorder::Clock;
+        w.lane->add(r.id, Clock::time_point(std::chrono::nanoseconds(r.start_ns)),
+                    Clock::time_point(std::chrono::nanoseconds(r.end_ns)));
+      }
       done.push_back({std::move(w.inflight.front().job), std::move(rec), nullptr});
       w.inflight.pop_front();
       rec = {};
@@ -735,6 +744,7 @@ void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
   if (impl_->broken) throw BrokenExecutor("the process pool is broken: " + impl_->broken_reason);
   if (job->record.size() > record_limit()) detail::throw_record_too_large(job->record.size(), record_limit());
   wire::patch_task<&wire::TaskWire::id>(wire::bytes(job->record), impl_->next_id++);
+  if (impl_->opts.recorder) wire::patch_task<&wire::TaskWire::flags>(wire::bytes(job->record), wire::kTaskTimed);
   if (wire::task_header(wire::bytes(job->record)).timeout_ns <= 0 && impl_->opts.task_timeout.count() > 0)
     wire::patch_task<&wire::TaskWire::timeout_ns>(wire::bytes(job->record), impl_->opts.task_timeout.count());
   impl_->pending.push_back(std::move(job));

@@ -118,10 +118,12 @@ struct TaskWire {
   std::uint64_t signature;
   std::int64_t timeout_ns;  // 0: none
   std::uint32_t claim;      // index of the claim word the worker takes the task by (kClaimQueued)
-  std::uint32_t reserved;
+  std::uint32_t flags;      // kTaskTimed: the pool records tasks (recorder.hpp)
 };
 inline constexpr std::uint32_t kTaskMagic = 0x544b5431;  // "TKT1"
 enum TaskKind : std::uint32_t { kTaskCall = 1, kTaskChunk = 2, kTaskStop = 3 };
+/// TaskWire::flags: the worker times the call and returns start and end in ResultWire.
+inline constexpr std::uint32_t kTaskTimed = 1;
 
 inline void encode_task_header(ipc::Buffer& out, const TaskTarget& t, std::chrono::nanoseconds timeout) {
   TaskWire w{kTaskMagic,
@@ -176,13 +178,23 @@ struct ResultWire {
   std::uint32_t magic;
   std::uint32_t kind;
   std::uint64_t id;
+  std::int64_t start_ns;  // kTaskTimed: CLOCK_MONOTONIC around the call in the worker; else 0
+  std::int64_t end_ns;
 };
 
 /// Starts a result record in `out` (cleared first); a value's or an error's bytes are appended after.
 inline void begin_result(ipc::Buffer& out, ResultKind kind, std::uint64_t id) {
   out.clear();
-  ResultWire w{kResultMagic, kind, id};
+  ResultWire w{kResultMagic, kind, id, 0, 0};
   out.write(reinterpret_cast<const char*>(&w), sizeof w);
+}
+/// Fills in a timed task's start and end, in place, in the result record `out` holds.
+inline void patch_result_times(ipc::Buffer& out, std::int64_t start_ns, std::int64_t end_ns) {
+  ResultWire w;
+  std::memcpy(&w, out.data(), sizeof w);
+  w.start_ns = start_ns;
+  w.end_ns = end_ns;
+  std::memcpy(out.data(), &w, sizeof w);
 }
 inline void encode_error_result(ipc::Buffer& out, ResultKind kind, std::uint64_t id, const ipc::ErrorInfo& info) {
   begin_result(out, kind, id);

@@ -208,6 +208,7 @@ struct ThreadPoolExecutor::Impl {
     std::uintptr_t stack_hi = 0;  // worker_main's frame: tasks use the stack below (it grows down)
     std::size_t stack_size = 0;   // from there to the end of the stack
     std::uint32_t seed = 1;  // xorshift state: where stealing starts
+    Recorder::Lane* lane = nullptr;  // with a recorder: this worker's (its index), else null
 
     bool run_one(std::span<StateBase* const> awaited) override { return pool->help(*this, awaited); }
 
@@ -241,6 +242,8 @@ struct ThreadPoolExecutor::Impl {
   std::string broken;  // non-empty: an initializer failed
   std::string prefix;
   std::function<void()> initializer;
+  Recorder* recorder = nullptr;
+  std::atomic<std::uint64_t> recorded_submits{0};  // with a recorder: ids of the tasks submitted so far
   std::vector<std::thread> threads;
   std::vector<std::unique_ptr<Worker>> workers;                      // owned here, under mu
   std::vector<std::unique_ptr<const std::vector<Worker*>>> rosters;  // every roster published, under mu
@@ -421,6 +424,13 @@ struct ThreadPoolExecutor::Impl {
   static void run_claimed_here(Worker& me, PoolTask* t, bool dequeued) {
     t->runner_base.store(me.deque.bottom_index(), std::memory_order_relaxed);
     t->runner.store(&me, std::memory_order_release);
+    if (Recorder::Lane* lane = me.lane) [[unlikely]] {  // the one check a pool without a recorder pays
+      const std::uint64_t id = t->record_id;
+      const auto start = Recorder::Clock::now();
+      t->run_claimed(dequeued);  // may free t (its future's last reference): id was read first
+      lane->add(id, start, Recorder::Clock::now());
+      return;
+    }
     t->run_claimed(dequeued);
   }
 
@@ -518,6 +528,10 @@ struct ThreadPoolExecutor::Impl {
         return;
       }
     }
+    if (recorder) {
+      me.lane = &recorder->lane(static_cast<std::uint32_t>(me.index));
+      Recorder::set_current_lane(me.lane);
+    }
     current = &me;
     detail::current_wait_helper() = &me;
     bool spun_in_vain = false;  // then park: an idle pool must not keep a core busy
@@ -563,6 +577,7 @@ struct ThreadPoolExecutor::Impl {
     }
     detail::current_wait_helper() = nullptr;
     current = nullptr;
+    Recorder::set_current_lane(nullptr);
   }
 
   void fail_initializer(const std::string& why) {
@@ -583,6 +598,7 @@ struct ThreadPoolExecutor::Impl {
 
   void enqueue(PoolTask* task) {
     task->executor = this;
+    if (recorder) task->record_id = recorded_submits.fetch_add(1, std::memory_order_relaxed) + 1;
     if (Worker* me = current; me && me->pool == this) {
       if (closed.load(std::memory_order_relaxed)) throw_closed();
       task->home = me;
@@ -627,6 +643,7 @@ ThreadPoolExecutor::ThreadPoolExecutor(Options options) : impl_(std::make_shared
   impl_->prefix = options.thread_name_prefix.empty() ? "ThreadPoolExecutor-" + std::to_string(pool_counter++)
                                                      : std::move(options.thread_name_prefix);
   impl_->initializer = std::move(options.initializer);
+  impl_->recorder = options.recorder;
   std::lock_guard lock(impl_->mu);
   impl_->update_recruitable_locked();
 }

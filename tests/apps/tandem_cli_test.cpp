@@ -17,11 +17,7 @@ namespace {
 using tandem::testing::Outcome;
 using tandem::testing::shell;
 
-#ifdef TANDEM_CLI
-const std::string kTandem = TANDEM_CLI;
-#else
-const std::string kTandem = "false";
-#endif
+const std::string& kTandem = tandem::testing::kTandemCli;
 
 Outcome tandem_cli(const std::string& args) { return shell(kTandem + " " + args + " 2>&1 </dev/null"); }
 

@@ -27,4 +27,12 @@ inline Outcome shell(const std::string& cmd) {
   return o;
 }
 
+/// The tandem CLI this test target was built against (the TANDEM_CLI define), or "false" (a command
+/// that fails) where the CLI is not part of the build.
+#ifdef TANDEM_CLI
+inline const std::string kTandemCli = TANDEM_CLI;
+#else
+inline const std::string kTandemCli = "false";
+#endif
+
 }  // namespace tandem::testing

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "tandem/aio/detail/core.hpp"
+#include "tandem/recorder.hpp"
 
 namespace tandem::aio {
 
@@ -52,6 +53,10 @@ struct LoopOptions {
   std::optional<bool> debug;
   /// In debug mode, steps longer than this are reported (asyncio: loop.slow_callback_duration).
   Duration slow_callback_duration = std::chrono::milliseconds(100);
+  /// When set, every task step (resumption to next suspension) is recorded on lane `recorder_lane`
+  /// (recorder.hpp); the task id is the task's number (its "Task-N" name). Null: nothing is timed.
+  Recorder* recorder = nullptr;
+  std::uint32_t recorder_lane = 0;
 };
 
 /// Handle of a callback scheduled with call_later()/call_at() (Python: asyncio.TimerHandle).
@@ -202,6 +207,7 @@ class EventLoop {
   bool stopping_ = false;
   bool stop_when_no_tasks_ = false;
   bool debug_ = false;
+  Recorder::Lane* lane_ = nullptr;  // LoopOptions::recorder's lane, or null
   Duration slow_callback_duration_;
   std::function<void(std::string_view)> sink_;
 };
