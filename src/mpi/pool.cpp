@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -283,6 +284,11 @@ int run_workers_or(int argc, char** argv, const std::function<int()>& main) {
   MPI_Initialized(&initialized);
   if (initialized) throw std::logic_error("tandem::mpi::run_workers_or: MPI is already initialized (call it once)");
   runtime.args.assign(argv + (argc > 0 ? 1 : 0), argv + argc);
+  // A singleton (no launcher's PMIX_RANK) will spawn: its PMIx keeps job data in a hash table rather
+  // than the shared-memory dstore, which made the intermittent spawn hang (openpmix#2735) rarer here:
+  // 9 hangs in 114 spawns with the default, 8 in 456 with hash (docs/architecture.md, "mpi layer").
+  // The daemon it starts and the workers spawned inherit the setting; a user's own value is kept.
+  if (!std::getenv("PMIX_RANK")) setenv("PMIX_MCA_gds", "hash", 0);
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   if (provided < MPI_THREAD_SERIALIZED) {

@@ -44,7 +44,8 @@
 //    For tasks that may crash, hang or must be killable, use ProcessPoolExecutor: it fails only that
 //    task's future with WorkerCrashed / TimeoutError, replaces the worker and keeps going.
 //  * Spawning: Open MPI 4.1 with PMIx 4 (Debian 12's pair) hangs in MPI_Comm_spawn now and then
-//    (openpmix/openpmix#2735). Past Options::spawn_timeout the process ends with a message saying so;
+//    (openpmix/openpmix#2735). A singleton sets PMIX_MCA_gds=hash (unless set already), which makes it
+//    rarer, not gone. Past Options::spawn_timeout the process ends with a message saying so;
 //    mpirun -n N, which spawns nothing, is the reliable way to start.
 //  * submit after shutdown throws ShutdownError; a task or result the codec refuses fails with
 //    CodecError (in submit) or RemoteError (from the worker).
