@@ -164,9 +164,9 @@ def bench_mpi_primes(args):
     times = {}  # (impl, "sequential" | "parallel") -> seconds of each run
     tasks = {}
     for _ in range(args.primes_reps):  # one job per run, each its baseline then its pool, as the Python side
-        doc = json.loads(subprocess.run(launch + [cli, "primes", "--model", "mpi", "--baseline", "--runs", "1",
-                                                  "--json"], check=True, capture_output=True, text=True,
-                                        env=env).stdout)
+        cmd = launch + [cli, "primes", "--model", "mpi", "--workers", str(args.workers), "--baseline", "--runs", "1",
+                        "--json"]
+        doc = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
         times.setdefault(("tandem", "sequential"), []).extend(doc["baseline"]["measurement"]["runs"])
         times.setdefault(("tandem", "parallel"), []).extend(doc["run"]["measurement"]["runs"])
         tasks["tandem"] = doc["run"]["tasks"]
