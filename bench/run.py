@@ -119,16 +119,24 @@ def bench_process_pool(args):
         print_table(f"Process pool, {args.workers} workers, {what}", rates, base)
 
 
+def mpi_launch(args, table):
+    """(mpirun prefix for 1 + workers ranks, its environment), or (None, None) and a note when this
+    build has no mpi layer (no bench_mpi_pool) or mpirun is missing."""
+    mpirun = shutil.which("mpirun")
+    if not os.path.exists(os.path.join(BIN, "bench_mpi_pool")) or not mpirun:
+        print(f"\n({table} table skipped: build with Open MPI installed, and mpirun on PATH)")
+        return None, None
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return [mpirun, "--oversubscribe", "-n", str(args.workers + 1)], env
+
+
 def bench_mpi_pool(args):
     """tandem::mpi::PoolExecutor vs mpi4py.futures on the same mpirun (1 + workers ranks); skipped
     without the mpi layer (no bench_mpi_pool) or without mpirun / Debian's python3-mpi4py."""
     cpp = os.path.join(BIN, "bench_mpi_pool")
-    mpirun = shutil.which("mpirun")
-    if not os.path.exists(cpp) or not mpirun:
-        print("\n(MPI pool table skipped: build with Open MPI installed, and mpirun on PATH)")
+    launch, env = mpi_launch(args, "MPI pool")
+    if not launch:
         return
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    launch = [mpirun, "--oversubscribe", "-n", str(args.workers + 1)]
     rows = run_json_lines(launch + [cpp, str(args.proc_tasks), str(args.proc_items), str(args.reps)], env=env)
     rows += run_json_lines(launch + ["/usr/bin/python3", "-m", "mpi4py.futures",
                                      os.path.join(ROOT, "bench", "python", "mpi_pool.py"),
@@ -138,6 +146,49 @@ def bench_mpi_pool(args):
         base = next(k for k in rates if k.startswith("mpi4py"))
         what = "round trips (submit -> result)" if mode == "unbatched" else "items through map(echo, range(n), 1000)"
         print_table(f"MPI pool, mpirun -n {args.workers + 1} ({args.workers} worker ranks), {what}", rates, base)
+
+
+def fmt_median_range(ts):
+    return f"{fmt_s(statistics.median(ts))} ({fmt_s(min(ts))} .. {fmt_s(max(ts))})"
+
+
+def bench_mpi_primes(args):
+    """The seed's 20 numbers: each side's sequential check, then its MPI pool, on rank 0 of one mpirun
+    (the worker ranks wait meanwhile), alternating; speedup over its own sequential median. tandem runs the
+    lab's workload (`tandem primes --model mpi --baseline`: each number's divisors in chunks of 2^21),
+    mpi4py.futures the seed's procs.py shape (bench/python/primes_mpi.py: one task per number)."""
+    launch, env = mpi_launch(args, "MPI primes")
+    if not launch:
+        return
+    cli = os.path.join(BIN, "tandem")
+    load_before = os.getloadavg()[0]
+    times = {}  # (impl, "sequential" | "parallel") -> seconds of each run
+    tasks = {}
+    for _ in range(args.primes_reps):  # one job per run, each its baseline then its pool, as the Python side
+        cmd = launch + [cli, "primes", "--model", "mpi", "--workers", str(args.workers), "--baseline", "--runs", "1",
+                        "--json"]
+        doc = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
+        times.setdefault(("tandem", "sequential"), []).extend(doc["baseline"]["measurement"]["runs"])
+        times.setdefault(("tandem", "parallel"), []).extend(doc["run"]["measurement"]["runs"])
+        tasks["tandem"] = doc["run"]["tasks"]
+    for r in run_json_lines(launch + ["/usr/bin/python3", "-m", "mpi4py.futures",
+                                      os.path.join(ROOT, "bench", "python", "primes_mpi.py"), str(args.primes_reps)],
+                            env=env):
+        times.setdefault((r["impl"], r["mode"]), []).append(r["seconds"])
+        tasks[r["impl"]] = r["tasks"]
+    impls = list(tasks)
+    speedup = {i: statistics.median(times[(i, "sequential")]) / statistics.median(times[(i, "parallel")])
+               for i in impls}
+    print(f"\nMPI pool, primes (the seed's 20 numbers), mpirun -n {args.workers + 1} ({args.workers} worker ranks), "
+          f"{os.cpu_count()} cores; median (min .. max) of {args.primes_reps} runs, lower is better; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print("| implementation | sequential | MPI pool | tasks | speedup | time vs tandem | speedup, tandem / mpi4py |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    tandem_time = statistics.median(times[("tandem", "parallel")])
+    for i in impls:
+        print(f"| {i} | {fmt_median_range(times[(i, 'sequential')])} | {fmt_median_range(times[(i, 'parallel')])} "
+              f"| {tasks[i]} | {speedup[i]:.2f}x | {statistics.median(times[(i, 'parallel')]) / tandem_time:.1f}x "
+              f"| {speedup['tandem'] / speedup[i]:.2f}x |")
 
 
 def bench_wordcount(args):
@@ -436,7 +487,7 @@ def bench_http_server(args):
 
 
 BENCHES = {"thread_pool": bench_thread_pool, "fork_join": bench_fork_join, "process_pool": bench_process_pool, "aio_tasks": bench_aio_tasks,
-           "echo": bench_echo, "mpi_pool": bench_mpi_pool,
+           "echo": bench_echo, "mpi_pool": bench_mpi_pool, "mpi_primes": bench_mpi_primes,
            "wordcount": bench_wordcount, "download": bench_download, "http_server": bench_http_server}
 
 
@@ -460,6 +511,8 @@ def main():
     p.add_argument("--echo-messages", type=int, default=2_000, help="messages per echo connection")
     p.add_argument("--echo-client-threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                    help="load-client threads (default: half the cores; the server's loop is one thread)")
+    p.add_argument("--primes-reps", type=int, default=3,
+                   help="runs of the MPI primes table per side (a CPython run is ~15 s on one core)")
     p.add_argument("--wordcount-mb", type=int, default=200, help="MiB of generated text for the wordcount table")
     p.add_argument("--download-sites", type=int, nargs="+", default=[160, 1_000, 10_000],
                    help="site counts of the download tables")

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <future>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -90,6 +92,20 @@ ProcessPoolExecutor::Options small(std::size_t workers = 2) {
   o.max_workers = workers;
   return o;
 }
+
+// One worker, busy with `running` until gate.set(): what is submitted meanwhile waits its turn.
+struct BusyPool {
+  tandem::ipc::Event gate{tandem::ipc::named}, started{tandem::ipc::named};
+  ProcessPoolExecutor pool{small(1)};
+  Future<int> running = pool.submit(&signal_then_block, started, gate);
+
+  BusyPool() { EXPECT_TRUE(started.wait(std::chrono::seconds(60))); }
+  std::vector<Future<int>> queue_squares(int n) {
+    std::vector<Future<int>> fs;
+    for (int i = 0; i < n; ++i) fs.push_back(pool.submit(&square, i));
+    return fs;
+  }
+};
 
 TEST(ProcessPool, SubmitReturnsTheFunctionsResult) {
   ProcessPoolExecutor pool(small());
@@ -272,12 +288,9 @@ TEST(ProcessPool, MaxTasksPerChildReplacesWorkers) {
 }
 
 TEST(ProcessPool, ShutdownRefusesNewWorkAndCanCancelPending) {
-  tandem::ipc::Event gate(tandem::ipc::named), started(tandem::ipc::named);
-  ProcessPoolExecutor pool(small(1));
-  auto running = pool.submit(&signal_then_block, started, gate);
-  ASSERT_TRUE(started.wait(60s));
-  std::vector<Future<int>> queued;
-  for (int i = 0; i < 100; ++i) queued.push_back(pool.submit(&square, i));
+  BusyPool busy;
+  auto& [gate, started, pool, running] = busy;
+  auto queued = busy.queue_squares(100);
   pool.shutdown(false, true);
   EXPECT_THROW(pool.submit(&square, 1), tandem::ShutdownError);
   gate.set();
@@ -290,6 +303,66 @@ TEST(ProcessPool, ShutdownRefusesNewWorkAndCanCancelPending) {
   }
   EXPECT_GT(cancelled, 0);  // those still queued in the parent (not prefetched into the ring)
   pool.shutdown();
+}
+
+// Done-callbacks run on the manager thread, which shutdown(wait=true) would have to wait for: a clear
+// std::logic_error (CPython: RuntimeError "cannot join current thread"), and the pool is left as it was.
+TEST(ProcessPool, ShutdownWaitingFromADoneCallbackIsALogicErrorAndChangesNothing) {
+  BusyPool busy;  // running: the callback is registered before the future is done
+  auto& [gate, started, pool, f] = busy;
+  std::promise<std::pair<std::thread::id, std::string>> seen;
+  f.add_done_callback([&](const Future<int>&) {
+    try {
+      pool.shutdown(true);
+      seen.set_value({std::this_thread::get_id(), "shutdown returned"});
+    } catch (const std::logic_error& e) {
+      seen.set_value({std::this_thread::get_id(), e.what()});
+    }
+  });
+  gate.set();
+  auto [thread, what] = seen.get_future().get();
+  EXPECT_NE(thread, std::this_thread::get_id());  // the manager thread, not ours
+  EXPECT_NE(what.find("done-callback"), std::string::npos) << what;
+  EXPECT_NE(what.find("shutdown(false)"), std::string::npos) << what;
+  EXPECT_EQ(pool.submit(&square, 4).result(), 16);  // not shut down
+}
+
+TEST(ProcessPool, ShutdownWithoutWaitingFromADoneCallbackStillFinishesEveryTask) {
+  BusyPool busy;
+  auto& [gate, started, pool, first] = busy;
+  auto queued = busy.queue_squares(20);
+  first.add_done_callback([&](const Future<int>&) { pool.shutdown(false); });
+  gate.set();
+  EXPECT_EQ(first.result(), 1);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].result(), i * i);
+  EXPECT_THROW(pool.submit(&square, 1), tandem::ShutdownError);
+}
+
+// The callback holds the pool's last owner: the destructor runs on the manager thread, cannot wait for
+// it, and leaves the manager to finish the tasks, reap the workers and free the pool.
+TEST(ProcessPool, DestroyedInADoneCallbackItFinishesItsTasksAndReapsItsWorkers) {
+  tandem::ipc::Event gate(tandem::ipc::named), started(tandem::ipc::named);
+  auto pool = std::make_shared<ProcessPoolExecutor>(small(1));
+  auto first = pool->submit(&signal_then_block, started, gate);
+  ASSERT_TRUE(started.wait(60s));
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 20; ++i) queued.push_back(pool->submit(&square, i));
+  const std::vector<pid_t> workers = pool->worker_pids();
+  ASSERT_EQ(workers.size(), 1u);
+  std::promise<std::thread::id> destroyed_on;
+  first.add_done_callback([owner = pool, &destroyed_on](const Future<int>&) mutable {
+    owner.reset();  // the last owner: ~ProcessPoolExecutor on the manager thread
+    destroyed_on.set_value(std::this_thread::get_id());
+  });
+  pool.reset();
+  gate.set();
+  EXPECT_NE(destroyed_on.get_future().get(), std::this_thread::get_id());
+  EXPECT_EQ(first.result(), 1);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].result(), i * i);
+  // The manager reaps the worker on its own: the pid disappears (a zombie would still answer kill 0).
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (kill(workers[0], 0) == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(kill(workers[0], 0), -1) << "worker " << workers[0] << " was not reaped";
 }
 
 TEST(ProcessPool, ForkStartMethodWorksToo) {

@@ -35,6 +35,14 @@
 // a prefetched task is still pending — cancel() and shutdown(cancel_futures) stop it until a worker
 // takes it. With spawn, workers start on demand, as in Python 3.9+ (see Options::max_workers).
 //
+// Done-callbacks (Future::add_done_callback) of the pool's futures run on its manager thread (or on the
+// thread that cancels). shutdown(wait=true) there would wait for the manager itself, so it throws
+// std::logic_error and changes nothing (CPython raises RuntimeError "cannot join current thread" in the
+// same case); call shutdown(false) there: the pool still finishes every submitted task. Destroying the
+// pool there (a callback holding its last owner) does not wait either: the manager finishes the tasks,
+// reaps the workers and frees the pool by itself (keep the program running until the futures you need
+// are done).
+//
 // Rough cost, 2 workers on a busy 2-core VM, Release: 300,000-500,000 round trips/s unbatched
 // (submit + result of int f(int)), 25-65 M items/s through map(chunksize=10000). Starting a worker
 // costs an exec with spawn (a few ms), less with fork. bench/ has the real figures.
@@ -323,7 +331,8 @@ class ProcessPoolExecutor {
   explicit ProcessPoolExecutor(Options options);
   ProcessPoolExecutor(const ProcessPoolExecutor&) = delete;
   ProcessPoolExecutor& operator=(const ProcessPoolExecutor&) = delete;
-  /// shutdown(wait=true): waits for every submitted task, then stops and reaps the workers.
+  /// shutdown(wait=true): waits for every submitted task, then stops and reaps the workers. On the
+  /// manager thread (in a done-callback) it does not wait: the manager frees the pool once done.
   ~ProcessPoolExecutor();
 
   /// Schedules f(args...) in a worker. f: a plain function or a captureless lambda; args convert to its
@@ -377,7 +386,9 @@ class ProcessPoolExecutor {
   }
 
   /// Stops accepting tasks (Python: shutdown). wait: block until every submitted task is done and the
-  /// workers are reaped. cancel_futures: cancel the tasks that have not started. Idempotent.
+  /// workers are reaped. cancel_futures: cancel the tasks that have not started. Idempotent. Throws
+  /// std::logic_error, changing nothing, for wait=true from a done-callback of this pool's futures (the
+  /// manager thread, which would wait for itself).
   void shutdown(bool wait = true, bool cancel_futures = false);
 
   std::size_t max_workers() const noexcept;

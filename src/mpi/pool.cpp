@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -53,9 +54,22 @@ struct Runtime {
   MPI_Comm group = MPI_COMM_NULL;
   std::vector<pid_t> group_pids;
   bool group_in_use = false;
+  // Pools destroyed on their own manager thread (from a done-callback): that thread finishes their tasks
+  // and frees them; run_workers_or waits for it before MPI_Finalize (guarded by mutex).
+  std::size_t orphaned_pools = 0;
+  std::condition_variable orphan_done;
   std::atomic<std::uint64_t> next_id{1};  // task ids, unique across pools: a late result is recognised
 };
 Runtime runtime;
+thread_local bool on_some_manager_thread = false;  // this thread runs a pool's manager loop
+
+// Waits until the pools destroyed in their own done-callbacks have finished and given their ranks back
+// (not on a manager thread: one waiting for the others, or for itself, would never end).
+void wait_for_orphaned_pools() {
+  if (on_some_manager_thread) return;
+  std::unique_lock lock(runtime.mutex);
+  runtime.orphan_done.wait(lock, [] { return runtime.orphaned_pools == 0; });
+}
 
 [[noreturn]] void abort_job(MPI_Comm comm, const std::string& why) {
   std::fprintf(stderr, "tandem::mpi (rank %d): %s; aborting the MPI job\n", runtime.rank, why.c_str());
@@ -270,6 +284,11 @@ int run_workers_or(int argc, char** argv, const std::function<int()>& main) {
   MPI_Initialized(&initialized);
   if (initialized) throw std::logic_error("tandem::mpi::run_workers_or: MPI is already initialized (call it once)");
   runtime.args.assign(argv + (argc > 0 ? 1 : 0), argv + argc);
+  // A singleton (no launcher's PMIX_RANK) will spawn: its PMIx keeps job data in a hash table rather
+  // than the shared-memory dstore, which made the intermittent spawn hang (openpmix#2735) rarer here:
+  // 9 hangs in 114 spawns with the default, 8 in 456 with hash (docs/architecture.md, "mpi layer").
+  // The daemon it starts and the workers spawned inherit the setting; a user's own value is kept.
+  if (!std::getenv("PMIX_RANK")) setenv("PMIX_MCA_gds", "hash", 0);
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   if (provided < MPI_THREAD_SERIALIZED) {
@@ -292,6 +311,7 @@ int run_workers_or(int argc, char** argv, const std::function<int()>& main) {
   MPI_Comm_size(MPI_COMM_WORLD, &runtime.size);
   MPI_Comm_dup(MPI_COMM_WORLD, &runtime.world);
   auto finish = [] {
+    wait_for_orphaned_pools();
     if (runtime.group != MPI_COMM_NULL) release_group(runtime.group, runtime.group_pids.size());
     if (runtime.rank == 0)
       for (int r = 1; r < runtime.size; ++r) send_stop(runtime.world, r);
@@ -347,6 +367,11 @@ struct PoolExecutor::Impl {
   bool finished = false;                             // guarded by mutex
   std::string broken;                                // guarded by mutex: why, once a worker died
   std::thread manager;
+  std::atomic<std::thread::id> manager_id{};  // set by the manager thread as it starts
+  bool orphaned = false;  // the pool was destroyed on the manager thread, which frees this Impl at its end
+
+  // Whether the caller is this pool's manager thread: a done-callback of one of its futures.
+  bool on_manager_thread() const noexcept { return manager_id.load() == std::this_thread::get_id(); }
 
   // The manager thread's own state.
   std::unordered_map<std::uint64_t, InFlight> in_flight;
@@ -494,6 +519,8 @@ struct PoolExecutor::Impl {
   }
 
   void run() {
+    manager_id = std::this_thread::get_id();
+    on_some_manager_thread = true;
     Backoff backoff(std::chrono::microseconds(20), std::chrono::microseconds(100));
     std::optional<Clock::time_point> grace_end;
     auto last_check = Clock::now();
@@ -559,6 +586,7 @@ PoolExecutor::PoolExecutor(Options options) : impl_(std::make_unique<Impl>()) {
   if (runtime.rank != 0)
     throw std::logic_error(
         "mpi::PoolExecutor: make it inside the main that tandem::mpi::run_workers_or(argc, argv, main) runs on rank 0");
+  wait_for_orphaned_pools();  // a pool destroyed in a done-callback gives its ranks back first
   if (runtime.size > 1) {
     std::lock_guard lock(runtime.mutex);
     if (runtime.world_pool_active)
@@ -599,10 +627,33 @@ PoolExecutor::PoolExecutor(Options options) : impl_(std::make_unique<Impl>()) {
     impl_->spawned = true;
     for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back({static_cast<int>(i), 0, false, pids[i]});
   }
-  impl_->manager = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->manager = std::thread([impl = impl_.get()] {
+    impl->run();
+    if (impl->orphaned) {  // set on this thread, in a done-callback: nobody else holds the Impl
+      delete impl;
+      std::lock_guard lock(runtime.mutex);
+      --runtime.orphaned_pools;
+      runtime.orphan_done.notify_all();
+    }
+  });
 }
 
-PoolExecutor::~PoolExecutor() { shutdown(true, false); }
+PoolExecutor::~PoolExecutor() {
+  if (!impl_->on_manager_thread()) {
+    shutdown(true, false);
+    return;
+  }
+  // Destroyed in a done-callback: waiting here would wait for this very thread. The pool stops taking
+  // tasks; the manager finishes those submitted, releases the workers and then frees the Impl.
+  shutdown(false, false);
+  {
+    std::lock_guard lock(runtime.mutex);
+    ++runtime.orphaned_pools;
+  }
+  impl_->orphaned = true;
+  impl_->manager.detach();
+  static_cast<void>(impl_.release());
+}
 
 void PoolExecutor::enqueue(std::unique_ptr<detail::Job> job) {
   if (job->timeout.count() == 0) job->timeout = impl_->options.task_timeout;
@@ -615,15 +666,21 @@ void PoolExecutor::enqueue(std::unique_ptr<detail::Job> job) {
 }
 
 void PoolExecutor::shutdown(bool wait, bool cancel_futures) {
+  if (wait && impl_->on_manager_thread())
+    throw std::logic_error(
+        "mpi::PoolExecutor::shutdown(wait=true) called from a done-callback of one of the pool's futures: callbacks "
+        "run on the pool's manager thread, which would wait for itself. Call shutdown(false) there (the pool still "
+        "finishes every submitted task), or shut down from another thread");
+  std::deque<std::unique_ptr<detail::Job>> cancelled;
   {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
-    if (cancel_futures) {
-      for (auto& job : impl_->pending) job->cancel();
-      impl_->pending.clear();
-    }
+    if (cancel_futures) cancelled.swap(impl_->pending);
     impl_->wake.notify_one();
   }
+  // Outside the lock: cancelling runs the futures' done-callbacks, which may call into the pool.
+  for (auto& job : cancelled) job->cancel();
+  cancelled.clear();
   if (!wait) return;
   {
     std::unique_lock lock(impl_->mutex);

@@ -313,6 +313,11 @@ struct ProcessPoolExecutor::Impl {
 
   std::mutex join_mu;
   std::thread manager;
+  std::atomic<std::thread::id> manager_id{};  // set by the manager thread as it starts
+  bool orphaned = false;  // the pool was destroyed on the manager thread, which frees this Impl at its end
+
+  // Whether the caller is the manager thread: a done-callback of one of this pool's futures.
+  bool on_manager_thread() const noexcept { return manager_id.load() == std::this_thread::get_id(); }
 
   static Options checked(Options o) {
     if (o.prefetch > detail::kClaimWords - 2)
@@ -727,10 +732,26 @@ struct ProcessPoolExecutor::Impl {
 
 ProcessPoolExecutor::ProcessPoolExecutor(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->workers.resize(impl_->nworkers);
-  impl_->manager = std::thread([this] { impl_->run(); });
+  impl_->manager = std::thread([impl = impl_.get()] {
+    impl->manager_id = std::this_thread::get_id();
+    impl->run();
+    if (impl->orphaned) delete impl;  // set on this thread, in a done-callback: nobody else holds it
+  });
 }
 
-ProcessPoolExecutor::~ProcessPoolExecutor() { shutdown(true, false); }
+ProcessPoolExecutor::~ProcessPoolExecutor() {
+  if (!impl_->on_manager_thread()) {
+    shutdown(true, false);
+    return;
+  }
+  // Destroyed in a done-callback: waiting here would wait for this very thread. The pool stops taking
+  // tasks; the manager finishes those submitted, reaps the workers and then frees the Impl.
+  shutdown(false, false);
+  std::lock_guard g(impl_->join_mu);
+  impl_->orphaned = true;
+  impl_->manager.detach();
+  static_cast<void>(impl_.release());
+}
 
 void ProcessPoolExecutor::begin_record(detail::ProcessJob& job, const detail::TaskTarget& target,
                                        std::chrono::nanoseconds timeout) const {
@@ -753,6 +774,11 @@ void ProcessPoolExecutor::enqueue(std::unique_ptr<detail::ProcessJob> job) {
 }
 
 void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {
+  if (wait && impl_->on_manager_thread())
+    throw std::logic_error(
+        "ProcessPoolExecutor::shutdown(wait=true) called from a done-callback of one of the pool's futures: "
+        "callbacks run on the pool's manager thread, which would wait for itself. Call shutdown(false) there (the "
+        "pool still finishes every submitted task), or shut down from another thread");
   std::vector<detail::Ref<detail::StateBase>> to_cancel;
   {
     std::unique_lock lk(impl_->mu);
@@ -775,9 +801,7 @@ void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) {
   impl_->ring_manager();
   if (wait) {
     std::lock_guard g(impl_->join_mu);
-    // From a done-callback (which runs on the manager thread) there is nothing to wait for: the manager
-    // finishes by itself; the destructor of the pool, called elsewhere, joins it.
-    if (impl_->manager.joinable() && impl_->manager.get_id() != std::this_thread::get_id()) impl_->manager.join();
+    if (impl_->manager.joinable()) impl_->manager.join();
   }
 }
 

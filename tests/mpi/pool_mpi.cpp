@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <future>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -181,6 +184,89 @@ TEST(MpiPool, PoolsOneAfterAnother) {
     tandem::mpi::PoolExecutor pool(two_workers());
     EXPECT_EQ(pool.submit(&square, round).result(), round * round);
   }
+}
+
+// A gate the client opens and a worker rank (same node) waits on: the task is surely running, not done,
+// while the test registers its done-callback. Gives up after 60 s rather than hang the job.
+int wait_for_file(std::string path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (access(path.c_str(), F_OK) != 0) {
+    if (std::chrono::steady_clock::now() > deadline) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return 1;
+}
+
+class FileGate {
+ public:
+  FileGate() : path_("/tmp/tandem-mpi-gate-" + std::to_string(getpid()) + "-" + std::to_string(++count_)) {}
+  ~FileGate() { unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+  void open() const { std::fclose(std::fopen(path_.c_str(), "w")); }
+
+ private:
+  static inline int count_ = 0;
+  std::string path_;
+};
+
+// Done-callbacks run on the manager thread, which shutdown(wait=true) would have to wait for: a clear
+// std::logic_error (CPython: RuntimeError "cannot join current thread"), and the pool is left as it was.
+TEST(MpiPool, ShutdownWaitingFromADoneCallbackIsALogicErrorAndChangesNothing) {
+  tandem::mpi::PoolExecutor pool(two_workers());
+  FileGate gate;
+  auto f = pool.submit(&wait_for_file, gate.path());
+  std::promise<std::pair<std::thread::id, std::string>> seen;
+  f.add_done_callback([&](const tandem::Future<int>&) {
+    try {
+      pool.shutdown(true);
+      seen.set_value({std::this_thread::get_id(), "shutdown returned"});
+    } catch (const std::logic_error& e) {
+      seen.set_value({std::this_thread::get_id(), e.what()});
+    }
+  });
+  gate.open();
+  auto [thread, what] = seen.get_future().get();
+  EXPECT_EQ(f.result(), 1);
+  EXPECT_NE(thread, std::this_thread::get_id());  // the manager thread, not ours
+  EXPECT_NE(what.find("done-callback"), std::string::npos) << what;
+  EXPECT_NE(what.find("shutdown(false)"), std::string::npos) << what;
+  EXPECT_EQ(pool.submit(&square, 4).result(), 16);  // not shut down
+}
+
+TEST(MpiPool, ShutdownWithoutWaitingFromADoneCallbackStillFinishesEveryTask) {
+  tandem::mpi::PoolExecutor pool(two_workers());
+  FileGate gate;
+  auto first = pool.submit(&wait_for_file, gate.path());
+  std::vector<tandem::Future<int>> queued;
+  for (int i = 0; i < 20; ++i) queued.push_back(pool.submit(&square, i));
+  first.add_done_callback([&](const tandem::Future<int>&) { pool.shutdown(false); });
+  gate.open();
+  EXPECT_EQ(first.result(), 1);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].result(), i * i);
+  EXPECT_THROW(pool.submit(&square, 1), tandem::ShutdownError);
+}
+
+// The callback holds the pool's last owner: the destructor runs on the manager thread, cannot wait for
+// it, and leaves the manager to finish the tasks, release the ranks and free the pool; the next pool
+// waits for those ranks (under mpirun, a second pool at once would be refused).
+TEST(MpiPool, DestroyedInADoneCallbackItFinishesItsTasksAndTheNextPoolGetsTheRanks) {
+  auto pool = std::make_shared<tandem::mpi::PoolExecutor>(two_workers());
+  FileGate gate;
+  auto first = pool->submit(&wait_for_file, gate.path());
+  std::vector<tandem::Future<int>> queued;
+  for (int i = 0; i < 20; ++i) queued.push_back(pool->submit(&sleep_ms, 1));
+  std::promise<std::thread::id> destroyed_on;
+  first.add_done_callback([owner = pool, &destroyed_on](const tandem::Future<int>&) mutable {
+    owner.reset();  // the last owner: ~PoolExecutor on the manager thread
+    destroyed_on.set_value(std::this_thread::get_id());
+  });
+  pool.reset();
+  gate.open();
+  EXPECT_NE(destroyed_on.get_future().get(), std::this_thread::get_id());
+  EXPECT_EQ(first.result(), 1);
+  for (auto& f : queued) EXPECT_EQ(f.result(), 1);
+  tandem::mpi::PoolExecutor next(two_workers());
+  EXPECT_EQ(next.submit(&square, 7).result(), 49);
 }
 
 TEST(MpiPool, RefusesMoreRanksThanMpirunGave) {

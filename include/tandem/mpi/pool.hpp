@@ -44,10 +44,18 @@
 //    For tasks that may crash, hang or must be killable, use ProcessPoolExecutor: it fails only that
 //    task's future with WorkerCrashed / TimeoutError, replaces the worker and keeps going.
 //  * Spawning: Open MPI 4.1 with PMIx 4 (Debian 12's pair) hangs in MPI_Comm_spawn now and then
-//    (openpmix/openpmix#2735). Past Options::spawn_timeout the process ends with a message saying so;
+//    (openpmix/openpmix#2735). A singleton sets PMIX_MCA_gds=hash (unless set already), which makes it
+//    rarer, not gone. Past Options::spawn_timeout the process ends with a message saying so;
 //    mpirun -n N, which spawns nothing, is the reliable way to start.
 //  * submit after shutdown throws ShutdownError; a task or result the codec refuses fails with
 //    CodecError (in submit) or RemoteError (from the worker).
+//  * Done-callbacks (Future::add_done_callback) of this pool's futures run on its manager thread (or on
+//    the thread that cancels). shutdown(wait=true) there would wait for the manager itself, so it throws
+//    std::logic_error instead (CPython raises RuntimeError "cannot join current thread" in the same
+//    case); shutdown(false) there is fine, and the pool still finishes every submitted task. Destroying
+//    the pool there (a callback holding its last owner) does not wait either: the manager thread
+//    finishes the tasks, releases the workers and frees the pool by itself; the next PoolExecutor, and
+//    run_workers_or before it finalizes MPI, wait for it.
 //
 // Threading: run_workers_or asks for MPI_THREAD_MULTIPLE (Open MPI 4.1 gives it) and needs at least
 // MPI_THREAD_SERIALIZED: each pool makes its MPI calls from its one manager thread (a spawn, from the
@@ -185,7 +193,8 @@ class PoolExecutor {
   explicit PoolExecutor(Options options);
   PoolExecutor(const PoolExecutor&) = delete;
   PoolExecutor& operator=(const PoolExecutor&) = delete;
-  /// shutdown(wait=true).
+  /// shutdown(wait=true); on the manager thread (in a done-callback), shutdown(false), and the manager
+  /// frees the pool once its tasks are done (see the failure rules).
   ~PoolExecutor();
 
   /// Schedules f(args...) on a worker rank. f: a plain function or a captureless lambda; args convert
@@ -212,6 +221,8 @@ class PoolExecutor {
 
   /// Stops accepting tasks. wait: block until every submitted task is done and the workers are released
   /// (spawned ones disconnected). cancel_futures: cancel the tasks not yet sent to a worker. Idempotent.
+  /// Throws std::logic_error, changing nothing, for wait=true from a done-callback of this pool's futures
+  /// (the manager thread, which would wait for itself).
   void shutdown(bool wait = true, bool cancel_futures = false);
 
   std::size_t max_workers() const noexcept;
