@@ -3,15 +3,18 @@ measures tandem's: the seed's sequential run, then the pool (Fluent Python 2e's 
 per number, `pool.map(is_prime, NUMBERS)`), each repeated, on rank 0 of the same mpirun.
 
 Run as `mpirun -n N python3 -m mpi4py.futures primes_mpi.py [reps]` (rank 0 runs this, the other
-ranks serve). The numbers and is_prime are primes_sequential.py's. One JSON line per run.
+ranks serve). The numbers and is_prime are the lab's (lab/python/primes.py). One JSON line per run.
 """
 import json
+import os
 import sys
 import time
 
 from mpi4py.futures import MPIPoolExecutor
 
-from primes_sequential import NUMBERS, is_prime
+# Every rank imports this file, so every rank finds the lab's module (the pool pickles is_prime by name).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab", "python"))
+from primes import NUMBERS, is_prime  # noqa: E402
 
 
 def emit(impl, mode, workers, seconds):
