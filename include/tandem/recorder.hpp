@@ -21,9 +21,9 @@
 //
 // Contract:
 // - ThreadPoolExecutor (Options::recorder): one record per task run, on the lane of the worker thread
-//   that ran it (0 … max_workers − 1); ids count the pool's submissions from 1 in submission order. A
-//   task a worker runs while it waits on a future (see thread_pool.hpp) is recorded too, its slice
-//   inside the waiting task's. Cancelled tasks that never ran leave no record.
+//   that ran it (0 … max_workers − 1); ids count the pool's submissions from 1 in submission order
+//   (modulo 2^32: the id lives in the task node, kept small). A task a worker runs while it waits on
+//   a future (see thread_pool.hpp) is recorded too, its slice inside the waiting task's. Cancelled tasks that never ran leave no record.
 // - ProcessPoolExecutor (Options::recorder): start and end are taken in the worker process, around the
 //   task's call (argument decoding and result encoding included), and sent back in the result record:
 //   the pool's manager thread, the only writer, files them on the lane of the worker's slot (0 …

@@ -598,7 +598,8 @@ struct ThreadPoolExecutor::Impl {
 
   void enqueue(PoolTask* task) {
     task->executor = this;
-    if (recorder) task->record_id = recorded_submits.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (recorder)
+      task->record_id = static_cast<std::uint32_t>(recorded_submits.fetch_add(1, std::memory_order_relaxed) + 1);
     if (Worker* me = current; me && me->pool == this) {
       if (closed.load(std::memory_order_relaxed)) throw_closed();
       task->home = me;
