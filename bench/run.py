@@ -352,7 +352,8 @@ def bench_download(args):
                 reps = 1 if expected > 5 else args.download_reps
                 for _ in range(reps):
                     if cmd[0] == tandem:
-                        out = subprocess.run(cmd + ["--sites", str(n), "--url", urls[0], "--url", urls[1]], check=True,
+                        # --runs 1: this loop makes the repetitions, the same way for every row.
+                        out = subprocess.run(cmd + ["--runs", "1", "--sites", str(n), "--url", urls[0], "--url", urls[1]], check=True,
                                              capture_output=True, text=True).stdout
                         seconds = float(re.search(r"Downloaded \d+ in ([0-9.]+) seconds", out).group(1))
                     else:
