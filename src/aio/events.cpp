@@ -337,7 +337,8 @@ void EventLoop::run_once() {
   // first step before the timeout cancels it, however long the machine stalled (firing timers first
   // cancelled such a task before it ever ran: found by CPython's test_wait_for ports under load).
   // What a timer wakes runs in the next iteration, as a call_soon from an asyncio timer callback does.
-  const auto now = Clock::now();
+  // No timers, no clock read (the epoch expires nothing; timers the batch adds wait for the next round).
+  const auto now = timers_.empty() ? TimePoint{} : Clock::now();
   // Only what was ready at the start of this phase runs now (asyncio's fairness rule).
   auto items = ready_.take();
   while (auto* item = items.pop_front()) {  // popped first: running it may free it
