@@ -140,8 +140,9 @@ int run_download(const DownloadCliOptions& o) {
     results.push_back(std::move(r));
   }
   const auto& first = results.front().run();
-  bool same = true;
-  for (const auto& r : results) same = same && r.run().bytes == first.bytes;
+  const auto odd = std::find_if(results.begin(), results.end(),
+                                [&](const Measured& r) { return r.run().bytes != first.bytes; });
+  const bool same = odd == results.end();
 
   if (o.json) {
     nlohmann::json doc{{"command", "download"},
@@ -162,11 +163,9 @@ int run_download(const DownloadCliOptions& o) {
     doc["same_bytes"] = same;
     fmt::print("{}\n", doc.dump(2));
   }
-  if (!same) {
-    const auto& odd = *std::find_if(results.begin(), results.end(), [&](const Measured& r) { return r.run().bytes != first.bytes; });
+  if (!same)
     throw std::runtime_error(fmt::format("the models disagree: {} read {} bytes in all, {} read {}",
-                                         label(first.model), first.total, label(odd.run().model), odd.run().total));
-  }
+                                         label(first.model), first.total, label(odd->run().model), odd->run().total));
   if (results.size() == 1 || o.json) return 0;
 
   const double base = results.front().m.stats.median;
